@@ -1,0 +1,347 @@
+"""Products, orders and their lines, fulfillment requests, the outbox and the transition log."""
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django_fsm import FSMField, FSMModelMixin, transition
+
+
+class Product(models.Model):
+    sku = models.CharField(max_length=64, unique=True)
+    barcode = models.CharField(max_length=32, unique=True, help_text="EAN-13 / UPC printed on the item.")
+    name = models.CharField(max_length=200)
+    weight_grams = models.PositiveIntegerField(default=0)
+    image_url = models.URLField(blank=True)
+
+    class Meta:
+        ordering = ["sku"]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+
+class Order(FSMModelMixin, models.Model):
+    class Status(models.TextChoices):
+        CREATED = "CREATED"
+        APPROVED = "APPROVED"
+        COMPLETED = "COMPLETED"
+        CANCELED = "CANCELED"
+
+    class DeliveryMethod(models.TextChoices):
+        SHIP = "SHIP"
+        PICKUP = "PICKUP"
+        MIXED = "MIXED"
+
+    external_id = models.CharField(max_length=64, help_text="The shop's order id.")
+    name = models.CharField(max_length=64, help_text="The shop's order name, e.g. #1001.")
+    channel = models.CharField(max_length=32, default="shopify")
+    status = FSMField(default=Status.CREATED, choices=Status.choices, protected=True, db_index=True)
+
+    customer_name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    shipping_address = models.JSONField(default=dict, blank=True)
+    billing_address = models.JSONField(default=dict, blank=True)
+    payment_status = models.CharField(max_length=32, blank=True, help_text="Shopify's financial_status.")
+    tags = models.JSONField(default=list, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    total_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+
+    # Problems found at import (unknown SKU, unknown pickup store): [{"code": …, "message": …}].
+    problems = models.JSONField(default=list, blank=True)
+    # Why the last approval check did not pass: [{"code": …, "message": …}].
+    approval_blockers = models.JSONField(default=list, blank=True)
+    # Quantity reductions from orders/updated that the cancellation flow has not applied yet.
+    pending_changes = models.JSONField(default=list, blank=True)
+
+    ordered_at = models.DateTimeField(help_text="When the customer placed the order (shop time).")
+    received_at = models.DateTimeField(help_text="When Storefill first stored it.")
+    shop_updated_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    raw = models.JSONField(default=dict, blank=True, help_text="The last order JSON the shop sent.")
+
+    class Meta:
+        ordering = ["-ordered_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], name="one_order_per_shop_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @transition(field=status, source=Status.CREATED, target=Status.APPROVED)
+    def approve(self):
+        pass
+
+    @transition(field=status, source=Status.APPROVED, target=Status.COMPLETED)
+    def complete(self):
+        pass
+
+    @transition(field=status, source=[Status.CREATED, Status.APPROVED], target=Status.CANCELED)
+    def cancel(self):
+        pass
+
+    @staticmethod
+    def delivery_method_of(lines) -> str:
+        """SHIP, PICKUP or MIXED, from the lines that are not canceled (all lines if none are left)."""
+        live = [line for line in lines if line.status != OrderLine.Status.CANCELED] or list(lines)
+        pickup = {bool(line.pickup_store_code) for line in live}
+        if pickup == {True}:
+            return Order.DeliveryMethod.PICKUP
+        if pickup == {False} or not pickup:
+            return Order.DeliveryMethod.SHIP
+        return Order.DeliveryMethod.MIXED
+
+    @property
+    def delivery_method(self) -> str:
+        return self.delivery_method_of(self.lines.all())
+
+
+class OrderLine(FSMModelMixin, models.Model):
+    class Status(models.TextChoices):
+        CREATED = "CREATED"
+        QUEUED = "QUEUED"
+        ALLOCATED = "ALLOCATED"
+        FULFILLED = "FULFILLED"
+        CANCELED = "CANCELED"
+
+    class Kind(models.TextChoices):
+        STANDARD = "STANDARD"
+        PRE_ORDER = "PRE_ORDER"
+        BACKORDER = "BACKORDER"
+
+    class Queue(models.TextChoices):
+        BROKERING = "BROKERING"
+        REJECTED = "REJECTED"
+        UNFILLABLE = "UNFILLABLE"
+        UNFILLABLE_HOLD = "UNFILLABLE_HOLD"
+        PRE_ORDER = "PRE_ORDER"
+        BACKORDER = "BACKORDER"
+        BOPIS_REJECTED = "BOPIS_REJECTED"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    external_line_id = models.CharField(max_length=64, help_text="The shop's line-item id (kept by splits).")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="splits",
+        help_text="The line this one was split from.",
+    )
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="order_lines")
+    sku = models.CharField(max_length=64, help_text="SKU as the shop sent it (kept when unknown).")
+    title = models.CharField(max_length=200, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    status = FSMField(default=Status.CREATED, choices=Status.choices, protected=True, db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STANDARD)
+    promise_date = models.DateField(null=True, blank=True)
+
+    pickup_store_code = models.CharField(max_length=32, blank=True, help_text="Pickup store as the shop sent it.")
+    pickup_facility = models.ForeignKey(
+        "stores.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="pickup_lines"
+    )
+    queue = models.CharField(max_length=16, choices=Queue.choices, blank=True, db_index=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    auto_cancel_at = models.DateTimeField(null=True, blank=True)
+    allocated_facility = models.ForeignKey(
+        "stores.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="allocated_lines"
+    )
+    fulfillment_request = models.ForeignKey(
+        "oms.FulfillmentRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="lines"
+    )
+    excluded_facilities = models.ManyToManyField("stores.Facility", blank=True, related_name="excluded_lines")
+    cancel_reason = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["order_id", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="QUEUED") | ~Q(queue=""), name="queued_line_has_queue"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="ALLOCATED") | Q(allocated_facility__isnull=False),
+                name="allocated_line_has_facility",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "queue"])]
+
+    def __str__(self) -> str:
+        return f"{self.sku} × {self.quantity}"
+
+    @property
+    def is_pickup(self) -> bool:
+        return bool(self.pickup_store_code)
+
+    @transition(field=status, source=[Status.CREATED], target=Status.QUEUED)
+    def enqueue(self):
+        pass
+
+    @transition(field=status, source=Status.QUEUED, target=Status.ALLOCATED)
+    def allocate(self):
+        pass
+
+    @transition(field=status, source=Status.ALLOCATED, target=Status.QUEUED)
+    def requeue(self):
+        """Rejected or short-picked: back to a queue with the facility excluded."""
+
+    @transition(field=status, source=Status.ALLOCATED, target=Status.FULFILLED)
+    def fulfil(self):
+        pass
+
+    @transition(field=status, source=[Status.CREATED, Status.QUEUED, Status.ALLOCATED], target=Status.CANCELED)
+    def cancel(self):
+        pass
+
+
+class FulfillmentRequest(FSMModelMixin, models.Model):
+    """What the OMS hands to one location for one order, numbered <order name>-<n>."""
+
+    class Status(models.TextChoices):
+        UNPROCESSED = "UNPROCESSED"
+        PROCESSING = "PROCESSING"
+        PROCESSED = "PROCESSED"
+        ACKNOWLEDGED = "ACKNOWLEDGED"
+        COMPLETED = "COMPLETED"
+        FAILED = "FAILED"
+        CANCELED = "CANCELED"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fulfillment_requests")
+    facility = models.ForeignKey("stores.Facility", on_delete=models.PROTECT, related_name="fulfillment_requests")
+    number = models.CharField(max_length=80, unique=True)
+    status = FSMField(default=Status.UNPROCESSED, choices=Status.choices, protected=True, db_index=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @transition(field=status, source=Status.UNPROCESSED, target=Status.PROCESSING)
+    def process(self):
+        pass
+
+    @transition(field=status, source=Status.PROCESSING, target=Status.PROCESSED)
+    def mark_sent(self):
+        pass
+
+    @transition(field=status, source=Status.PROCESSED, target=Status.ACKNOWLEDGED)
+    def acknowledge(self):
+        pass
+
+    @transition(field=status, source=[Status.PROCESSED, Status.ACKNOWLEDGED], target=Status.COMPLETED)
+    def complete(self):
+        pass
+
+    @transition(field=status, source=Status.PROCESSING, target=Status.FAILED)
+    def fail(self):
+        pass
+
+    @transition(field=status, source=Status.FAILED, target=Status.PROCESSING)
+    def retry(self):
+        pass
+
+    @transition(
+        field=status,
+        source=[Status.UNPROCESSED, Status.PROCESSING, Status.PROCESSED, Status.ACKNOWLEDGED, Status.FAILED],
+        target=Status.CANCELED,
+    )
+    def cancel(self):
+        pass
+
+
+class OutboxMessage(models.Model):
+    """A message that leaves the system, written in the transaction of the change that causes it."""
+
+    class Destination(models.TextChoices):
+        SHOP = "SHOP", "Shop"
+        EMAIL = "EMAIL", "Customer email"
+        ERP = "ERP", "ERP feed"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        DELIVERED = "DELIVERED", "Delivered"
+        FAILED = "FAILED", "Failed"
+        DEAD = "DEAD", "Dead"
+
+    kind = models.CharField(max_length=48, help_text="e.g. order-canceled, fulfillment, pickup-ready.")
+    destination = models.CharField(max_length=8, choices=Destination.choices)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox_messages")
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    due_at = models.DateTimeField(db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.destination} ({self.status})"
+
+
+class TransitionLog(models.Model):
+    """One state change of any stateful object, with who, when and why.
+
+    `order` is copied onto every row so an order's whole history (its own, its lines', its requests'
+    and its jobs' transitions) is one indexed query.
+    """
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="history")
+    transition = models.CharField(max_length=48)
+    source_state = models.CharField(max_length=24)
+    target_state = models.CharField(max_length=24)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [
+            models.Index(fields=["order", "at"]),
+            models.Index(fields=["content_type", "object_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transition}: {self.source_state} → {self.target_state}"
+
+
+class OrderNote(models.Model):
+    """A timeline entry that is not a state change: an update from the shop, a failed approval check."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+
+class ShopWebhook(models.Model):
+    """Every webhook delivery we accepted, so a retried delivery (same X-Shopify-Webhook-Id) is a no-op.
+
+    A cancellation for an order we have not seen yet stays unapplied here until the order arrives.
+    """
+
+    webhook_id = models.CharField(max_length=100, unique=True)
+    topic = models.CharField(max_length=40)
+    external_order_id = models.CharField(max_length=64, db_index=True)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField()
+    applied_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["pk"]

@@ -1,0 +1,211 @@
+"""Every change of on_hand or reserved, each written to the stock ledger (InventoryAdjustment).
+
+Nothing else in Storefill writes StockLevel.on_hand or .reserved. Counters move with F()
+expressions or under a row lock, never read-then-write, so concurrent runs cannot oversell.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from stores.models import InventoryAdjustment, StockLevel
+
+Reason = InventoryAdjustment.Reason
+
+
+class StockError(Exception):
+    """A stock change that would break the ledger (e.g. releasing more than is reserved)."""
+
+
+def _require_transaction() -> None:
+    if not connection.in_atomic_block:
+        raise RuntimeError("stock changes must run inside the transaction of the change that causes them")
+
+
+def stock_level_get_or_create(*, facility_id: int, product_id: int) -> StockLevel:
+    level, _ = StockLevel.objects.get_or_create(facility_id=facility_id, product_id=product_id)
+    return level
+
+
+def stock_levels_lock(*, pks: Iterable[int]) -> dict[int, StockLevel]:
+    """Lock stock rows in primary-key order (so two transactions never deadlock) and return them."""
+    rows = StockLevel.objects.filter(pk__in=set(pks)).order_by("pk").select_for_update(of=("self",))
+    return {row.pk: row for row in rows}
+
+
+def _write(level_id: int, *, on_hand: int = 0, reserved: int = 0, reason: str, actor, source: str,
+           order_line_id: int | None, now: datetime, note: str = "") -> InventoryAdjustment:
+    return InventoryAdjustment.objects.create(
+        stock_level_id=level_id, on_hand_delta=on_hand, reserved_delta=reserved, reason=reason,
+        actor=actor, source=source[:120], order_line_id=order_line_id, created_at=now, note=note[:200],
+    )
+
+
+def stock_reserve(
+    *, facility_id: int, product_id: int, quantity: int, actor=None, source: str = "",
+    order_line_id: int | None = None, now: datetime | None = None,
+) -> bool:
+    """Reserve `quantity` units if they are available; return whether it happened.
+
+    One conditional UPDATE: it succeeds only while on_hand − reserved − safety_stock ≥ quantity,
+    and PostgreSQL re-checks that condition against the latest committed row, so two transactions
+    can never reserve the same units. Nothing is written when it fails.
+    """
+    _require_transaction()
+    if quantity <= 0:
+        raise StockError("reserve a positive quantity")
+    now = now or timezone.now()
+    level_id = (
+        StockLevel.objects.filter(facility_id=facility_id, product_id=product_id).values_list("pk", flat=True).first()
+    )
+    if level_id is None:
+        return False
+    updated = StockLevel.objects.filter(
+        pk=level_id, on_hand__gte=F("reserved") + F("safety_stock") + quantity
+    ).update(reserved=F("reserved") + quantity, updated_at=now)
+    if not updated:
+        return False
+    _write(level_id, reserved=quantity, reason=Reason.RESERVE, actor=actor, source=source,
+           order_line_id=order_line_id, now=now)
+    return True
+
+
+def stock_release(
+    *, facility_id: int, product_id: int, quantity: int, actor=None, source: str = "",
+    order_line_id: int | None = None, now: datetime | None = None, note: str = "",
+) -> None:
+    """Give back a reservation (line canceled, rejected, rerouted, or put back on the shelf)."""
+    _require_transaction()
+    now = now or timezone.now()
+    level_id = StockLevel.objects.filter(facility_id=facility_id, product_id=product_id).values_list("pk", flat=True).first()
+    updated = StockLevel.objects.filter(pk=level_id, reserved__gte=quantity).update(
+        reserved=F("reserved") - quantity, updated_at=now
+    ) if level_id else 0
+    if not updated:
+        raise StockError(f"cannot release {quantity} at facility {facility_id} for product {product_id}: not reserved")
+    _write(level_id, reserved=-quantity, reason=Reason.RELEASE, actor=actor, source=source,
+           order_line_id=order_line_id, now=now, note=note)
+
+
+def stock_consume(
+    *, facility_id: int, product_id: int, quantity: int, actor=None, source: str = "",
+    order_line_id: int | None = None, now: datetime | None = None,
+) -> None:
+    """Units left the building (handover to carrier or customer): on_hand and reserved drop together.
+
+    on_hand never goes below zero: if fewer units were on record than were handed over, the gap
+    is recorded as a discrepancy first, so the ledger still adds up.
+    """
+    _require_transaction()
+    now = now or timezone.now()
+    level = StockLevel.objects.select_for_update().get(facility_id=facility_id, product_id=product_id)
+    if level.reserved < quantity:
+        raise StockError(f"cannot hand over {quantity} of product {product_id}: only {level.reserved} reserved")
+    if level.on_hand < quantity:
+        gap = quantity - level.on_hand
+        _write(level.pk, on_hand=gap, reason=Reason.DISCREPANCY, actor=actor, source=source,
+               order_line_id=order_line_id, now=now, note=f"handed over {gap} more than on record")
+    StockLevel.objects.filter(pk=level.pk).update(
+        on_hand=F("on_hand") + max(0, quantity - level.on_hand) - quantity,
+        reserved=F("reserved") - quantity,
+        updated_at=now,
+    )
+    _write(level.pk, on_hand=-quantity, reserved=-quantity, reason=Reason.HANDOVER, actor=actor, source=source,
+           order_line_id=order_line_id, now=now)
+
+
+def stock_adjust(
+    *, facility_id: int, product_id: int, delta: int, reason: str, actor=None, source: str = "",
+    order_line_id: int | None = None, note: str = "", now: datetime | None = None,
+) -> int:
+    """Change on_hand by `delta` (receipt, damage, short pick, rejection); return the delta applied.
+
+    A decrease larger than what is on hand stops at zero.
+    """
+    _require_transaction()
+    now = now or timezone.now()
+    level = StockLevel.objects.select_for_update().filter(facility_id=facility_id, product_id=product_id).first()
+    if level is None:
+        level = stock_level_get_or_create(facility_id=facility_id, product_id=product_id)
+        level = StockLevel.objects.select_for_update().get(pk=level.pk)
+    applied = max(delta, -level.on_hand)
+    if applied == 0:
+        return 0
+    StockLevel.objects.filter(pk=level.pk).update(on_hand=F("on_hand") + applied, updated_at=now)
+    _write(level.pk, on_hand=applied, reason=reason, actor=actor, source=source,
+           order_line_id=order_line_id, now=now, note=note)
+    return applied
+
+
+def stock_set_count(
+    *, facility_id: int, product_id: int, counted: int, counted_at: datetime, actor=None, source: str = "",
+    now: datetime | None = None,
+) -> int | None:
+    """Apply a physical count taken at `counted_at`; return the on_hand delta (None if stale).
+
+    on_hand becomes the counted quantity plus every on_hand movement recorded after the count was
+    taken, so a late file never brings back units that left since. A count older than the newest
+    one applied is ignored. reserved is never changed by a count.
+    """
+    _require_transaction()
+    if counted < 0:
+        raise StockError("a count cannot be negative")
+    now = now or timezone.now()
+    level = stock_level_get_or_create(facility_id=facility_id, product_id=product_id)
+    level = StockLevel.objects.select_for_update().get(pk=level.pk)
+    if level.last_counted_at and counted_at <= level.last_counted_at:
+        return None
+    moved_since = (
+        level.adjustments.filter(created_at__gt=counted_at).exclude(reason=Reason.COUNT)
+        .aggregate(total=Sum("on_hand_delta"))["total"] or 0
+    )
+    target = max(0, counted + moved_since)
+    delta = target - level.on_hand
+    StockLevel.objects.filter(pk=level.pk).update(on_hand=target, last_counted_at=counted_at, updated_at=now)
+    if delta:
+        _write(level.pk, on_hand=delta, reason=Reason.COUNT, actor=actor, source=source, order_line_id=None,
+               now=now, note=f"counted {counted} at {counted_at.isoformat()}")
+    return delta
+
+
+def ledger_totals() -> dict[int, tuple[int, int]]:
+    """on_hand and reserved of every stock level as the ledger adds them up: {pk: (on_hand, reserved)}."""
+    rows = InventoryAdjustment.objects.values("stock_level_id").annotate(
+        on_hand=Sum("on_hand_delta"), reserved=Sum("reserved_delta")
+    )
+    return {row["stock_level_id"]: (row["on_hand"] or 0, row["reserved"] or 0) for row in rows}
+
+
+def ledger_mismatches(*, open_reservations: dict[tuple[int, int], int]) -> list[str]:
+    """Compare every stock level with its ledger and with the reservations that should exist.
+
+    `open_reservations` maps (facility_id, product_id) to the units held by open allocations.
+    Returns one human-readable line per mismatching row (empty when all reconcile).
+    """
+    totals = ledger_totals()
+    problems = []
+    levels = StockLevel.objects.select_related("facility", "product").order_by("pk")
+    for level in levels.iterator(chunk_size=2000):
+        ledger_on_hand, ledger_reserved = totals.get(level.pk, (0, 0))
+        expected_reserved = open_reservations.get((level.facility_id, level.product_id), 0)
+        where = f"stock level {level.pk} ({level.facility.code} / {level.product.sku})"
+        if level.on_hand != ledger_on_hand:
+            problems.append(f"{where}: on_hand is {level.on_hand}, the ledger says {ledger_on_hand}")
+        if level.reserved != ledger_reserved:
+            problems.append(f"{where}: reserved is {level.reserved}, the ledger says {ledger_reserved}")
+        if level.reserved != expected_reserved:
+            problems.append(f"{where}: reserved is {level.reserved}, open allocations hold {expected_reserved}")
+    known = {key for key in open_reservations if open_reservations[key]}
+    have = set(StockLevel.objects.values_list("facility_id", "product_id"))
+    for facility_id, product_id in sorted(known - have):
+        problems.append(f"facility {facility_id} / product {product_id}: allocated lines but no stock level")
+    return problems
+
+
+__all__ = [
+    "StockError", "stock_adjust", "stock_consume", "stock_level_get_or_create", "stock_levels_lock",
+    "stock_release", "stock_reserve", "stock_set_count", "ledger_mismatches",
+]
