@@ -170,3 +170,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Default schedules; django-celery-beat copies them into the database, where operations staff edit them.
+CELERY_BEAT_SCHEDULE = {
+    "approve-orders": {"task": "oms.tasks.approve_orders", "schedule": float(APPROVAL_INTERVAL_SECONDS)},
+}

@@ -1,0 +1,44 @@
+# Storefill: `make demo` serves the demo on SQLite; `make test` runs the whole suite on PostgreSQL + Redis.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed-requirements
+PYTEST_ARGS ?=
+
+.PHONY: install demo serve test services bench lint clean-demo
+
+$(INSTALLED): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	cp requirements.txt $(INSTALLED)
+
+install: $(INSTALLED)
+
+## demo: venv, migrations, demo data, then the web server + a Celery worker and beat (Ctrl-C stops all)
+demo: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	scripts/demo-serve
+
+## serve: the demo's processes without re-seeding
+serve: install
+	scripts/demo-serve
+
+## services: PostgreSQL, Redis, Chromium and poppler for the test suite (started / installed when missing)
+services:
+	scripts/ensure-test-services
+
+## test: the whole suite (PostgreSQL, a real Celery worker on Redis, Chromium, SQLite demo smoke test)
+test: install services
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: benchmarks that print figures (no timed tests)
+bench: install services
+	$(BIN)/python -m pytest tests/bench -s -p no:randomly $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+clean-demo:
+	rm -rf var/storefill.sqlite3* var/celery-queue var/celerybeat*

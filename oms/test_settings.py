@@ -1,0 +1,15 @@
+"""Settings for the test suite: PostgreSQL and a real Celery worker on Redis, with short timeouts."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/storefill")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+# A task whose worker died is redelivered after a few seconds, not an hour.
+os.environ.setdefault("CELERY_VISIBILITY_TIMEOUT", "5")
+os.environ.setdefault("STOREFILL_RETRY_BACKOFF", "0.2")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+from oms.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,0 +1,85 @@
+"""Shared fixtures: factories, users per role, and one real Celery worker per test session."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def _database_url_for(settings_dict: dict) -> str:
+    user = settings_dict.get("USER") or "postgres"
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real `celery worker` process on Redis, pointed at the test database.
+
+    Tests that use it must be transactional (`@pytest.mark.django_db(transaction=True)`) so the
+    worker sees their rows. The queue is purged first so a previous session's leftovers never run.
+    """
+    from django.db import connection
+
+    from oms.celery import app
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    app.control.purge()
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "oms.test_settings"
+    env["DATABASE_URL"] = _database_url_for(connection.settings_dict)
+    log = open(ARTIFACTS / "celery-worker.log", "ab")
+    hostname = f"storefill-test-{os.getpid()}@%h"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "oms", "worker", "--loglevel=INFO", "--concurrency=2",
+         "--pool=prefork", "--without-gossip", "--without-mingle", f"--hostname={hostname}"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    name = hostname.replace("%h", os.uname().nodename)
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"celery worker exited with {process.returncode}; see test-artifacts/celery-worker.log")
+        replies = app.control.ping(destination=[name], timeout=0.5) or []
+        if replies:
+            break
+    else:
+        process.terminate()
+        raise RuntimeError("celery worker did not answer within 60 s")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1, message: str = "condition"):
+    """Poll `predicate` until it returns something truthy (used while the worker does its part)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+@pytest.fixture
+def operations_user(db):
+    from tests.factories import UserFactory
+    from stores.access import operations_group
+
+    user = UserFactory(username="ops")
+    user.groups.add(operations_group())
+    return user
