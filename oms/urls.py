@@ -1,6 +1,11 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+
+from oms import views
 
 urlpatterns = [
+    path("", views.home, name="home"),
+    path("facility/choose/", views.choose_facility, name="choose-facility"),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

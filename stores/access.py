@@ -43,3 +43,18 @@ def facilities_visible_to(user):
     if is_operations(user):
         return Facility.objects.all()
     return Facility.objects.filter(memberships__user=user)
+
+
+SESSION_FACILITY_KEY = "storefill_facility_id"
+
+
+def current_membership(request, memberships: list[StoreMembership]) -> StoreMembership | None:
+    """The facility the user works in now: their only one, or the one they chose (kept in the session)."""
+    if len(memberships) == 1:
+        return memberships[0]
+    chosen = request.session.get(SESSION_FACILITY_KEY)
+    return next((m for m in memberships if m.facility_id == chosen), None)
+
+
+def remember_facility(request, membership: StoreMembership) -> None:
+    request.session[SESSION_FACILITY_KEY] = membership.facility_id
