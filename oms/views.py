@@ -27,7 +27,7 @@ def home(request):
         "facility": membership.facility,
         "memberships": memberships,
         "overview": store_overview(facility=membership.facility, now=now),
-        "local_now": timezone.localtime(now, membership.facility.tz),
+        "now": now,
     })
 
 

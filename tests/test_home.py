@@ -87,3 +87,10 @@ def test_user_without_store_or_group_is_told_what_to_do(client):
     client.force_login(UserFactory())
     response = client.get(reverse("home"))
     assert response.status_code == 403 and b"Ask operations" in response.content
+
+
+def test_store_home_shows_local_time_of_the_store(client):
+    membership = MembershipFactory(facility=FacilityFactory(time_zone="Asia/Tokyo"))
+    client.force_login(membership.user)
+    tokyo = timezone.localtime(timezone.now(), membership.facility.tz)
+    assert tokyo.strftime("%H:%M").encode() in client.get(reverse("home")).content
