@@ -74,8 +74,13 @@ class PickLine(FSMModelMixin, models.Model):
     class Meta:
         ordering = ["pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(picked_quantity__lte=models.F("quantity")), name="pick_not_above_ordered"),
+            models.CheckConstraint(
+                condition=Q(picked_quantity__lte=models.F("quantity")), name="pick_not_above_ordered"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × product {self.product_id} ({self.status})"
 
     @transition(field=status, source=Status.OPEN, target=Status.PICKED)
     def pick(self):
@@ -108,6 +113,9 @@ class PackJob(FSMModelMixin, models.Model):
 
     class Meta:
         ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"Pack job {self.pk}"
 
     @transition(field=status, source=Status.OPEN, target=Status.IN_PROGRESS)
     def start(self):
@@ -144,6 +152,9 @@ class Shipment(FSMModelMixin, models.Model):
     class Meta:
         ordering = ["pk"]
 
+    def __str__(self) -> str:
+        return f"Shipment {self.pk}"
+
     @transition(field=status, source=Status.OPEN, target=Status.READY)
     def mark_ready(self):
         """Every parcel is labelled."""
@@ -178,6 +189,9 @@ class Parcel(FSMModelMixin, models.Model):
 
     class Meta:
         ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"Parcel {self.tracking_number or self.pk}"
 
     @transition(field=status, source=Status.OPEN, target=Status.LABELED)
     def label(self):
@@ -223,6 +237,9 @@ class HandoverJob(FSMModelMixin, models.Model):
     class Meta:
         ordering = ["pk"]
         indexes = [models.Index(fields=["facility", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} handover {self.pk}"
 
     @transition(field=status, source=Status.OPEN, target=Status.HANDED_OVER)
     def hand_over(self):

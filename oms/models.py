@@ -328,6 +328,9 @@ class OrderNote(models.Model):
     class Meta:
         ordering = ["at", "pk"]
 
+    def __str__(self) -> str:
+        return self.text[:60]
+
 
 class ShopWebhook(models.Model):
     """Every webhook delivery we accepted, so a retried delivery (same X-Shopify-Webhook-Id) is a no-op.
@@ -345,3 +348,6 @@ class ShopWebhook(models.Model):
 
     class Meta:
         ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.external_order_id}"

@@ -80,7 +80,9 @@ def stock_release(
     """Give back a reservation (line canceled, rejected, rerouted, or put back on the shelf)."""
     _require_transaction()
     now = now or timezone.now()
-    level_id = StockLevel.objects.filter(facility_id=facility_id, product_id=product_id).values_list("pk", flat=True).first()
+    level_id = (
+        StockLevel.objects.filter(facility_id=facility_id, product_id=product_id).values_list("pk", flat=True).first()
+    )
     updated = StockLevel.objects.filter(pk=level_id, reserved__gte=quantity).update(
         reserved=F("reserved") - quantity, updated_at=now
     ) if level_id else 0

@@ -22,7 +22,9 @@ def order_with_history(line_count: int):
         line.queue = "BROKERING"
         line.save()
     record(entries)
-    request = FulfillmentRequest.objects.create(order=order, facility=facility, number=f"{order.name}-1", created_at=now)
+    request = FulfillmentRequest.objects.create(
+        order=order, facility=facility, number=f"{order.name}-1", created_at=now
+    )
     transit_and_save(request, "process", at=now, reason="routed")
     return order
 
@@ -32,7 +34,9 @@ def test_order_history_is_read_in_one_query_for_2_or_20_lines(django_assert_num_
     order = order_with_history(line_count)
     with django_assert_num_queries(1):
         history = order_history(order)
-        names = [(entry.content_type.model, entry.transition, entry.actor and entry.actor.username) for entry in history]
+        names = [
+            (entry.content_type.model, entry.transition, entry.actor and entry.actor.username) for entry in history
+        ]
     assert len(names) == line_count + 2
     assert names[0][:2] == ("order", "approve")
     assert ("fulfillmentrequest", "process", None) in names
