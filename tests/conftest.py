@@ -77,8 +77,8 @@ def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1, message
 
 @pytest.fixture
 def operations_user(db):
-    from tests.factories import UserFactory
     from stores.access import operations_group
+    from tests.factories import UserFactory
 
     user = UserFactory(username="ops")
     user.groups.add(operations_group())
