@@ -8,4 +8,5 @@ urlpatterns = [
     path("facility/choose/", views.choose_facility, name="choose-facility"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("webhooks/shopify/", include("oms.webhooks")),
 ]

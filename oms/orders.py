@@ -1,0 +1,129 @@
+"""Order-level services: cancelling an order and the work already handed to locations for it."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from fulfillment.models import HandoverJob, PackJob, Parcel, PickJob, PickLine, Shipment
+from oms.history import record, transit
+from oms.models import FulfillmentRequest, Order, OrderLine, OrderNote, OutboxMessage, TransitionLog
+from oms.outbox import outbox_write
+from stores.stock import stock_release
+
+LineStatus = OrderLine.Status
+
+# Lines that may still be canceled when part of the order has already been handed over: nothing has
+# been reserved or picked for them yet, so cancelling them takes nothing away from a store's work.
+NOT_YET_ALLOCATED = (LineStatus.CREATED, LineStatus.QUEUED)
+
+
+def order_cancel(
+    *, order_id: int, actor=None, reason: str, now: datetime | None = None, notify_shop: bool = True
+) -> Order:
+    """Cancel an order that is not fulfilled yet, with everything that was started for it.
+
+    Every line that is not FULFILLED or CANCELED is canceled (allocated lines give back their
+    reservation), open fulfillment requests, pick, pack, shipment and handover work is canceled, and
+    one "order-canceled" message goes to the shop unless the cancellation came from the shop.
+
+    If a line has already been FULFILLED the order cannot be canceled: only the lines not yet
+    allocated (CREATED/QUEUED) are canceled, a note says so on the timeline, and the order's status is
+    left to the completion logic. Cancelling a canceled order changes nothing, so calling twice is safe.
+
+    Locks the order row, then its lines in primary-key order, then the work that belongs to it.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status == Order.Status.CANCELED:
+            return order
+        lines = list(OrderLine.objects.filter(order=order).order_by("pk").select_for_update(of=("self",)))
+        if any(line.status == LineStatus.FULFILLED for line in lines):
+            _order_cancel_open_lines(order=order, lines=lines, actor=actor, reason=reason, now=now)
+            return order
+
+        cancelable = [line for line in lines if line.status != LineStatus.CANCELED]
+        entries = _lines_cancel(lines=cancelable, actor=actor, reason=reason, now=now)
+        entries += _order_work_cancel(order=order, actor=actor, reason=reason, now=now)
+        entries.append(transit(order, "cancel", actor=actor, reason=reason, at=now))
+        order.save()
+        record(entries)
+        if notify_shop:
+            outbox_write(
+                kind="order-canceled",
+                destination=OutboxMessage.Destination.SHOP,
+                idempotency_key=f"order-canceled:{order.pk}",
+                payload={
+                    "external_id": order.external_id,
+                    "name": order.name,
+                    "reason": reason,
+                    "canceled_line_ids": sorted({line.external_line_id for line in cancelable}),
+                },
+                order=order,
+                now=now,
+            )
+    return order
+
+
+def _order_cancel_open_lines(*, order: Order, lines: list[OrderLine], actor, reason: str, now: datetime) -> None:
+    """Part of the order left the building: cancel only what no location has started on."""
+    open_lines = [line for line in lines if line.status in NOT_YET_ALLOCATED]
+    record(_lines_cancel(lines=open_lines, actor=actor, reason=reason, now=now))
+    kept = sum(1 for line in lines if line.status in (LineStatus.ALLOCATED, LineStatus.FULFILLED))
+    OrderNote.objects.create(
+        order=order,
+        actor=actor,
+        at=now,
+        text=(
+            f"Cancellation could not be applied fully ({reason}): some items are already fulfilled. "
+            f"Canceled {len(open_lines)} line(s) not yet allocated; {kept} line(s) allocated or fulfilled stay."
+        ),
+    )
+
+
+def _lines_cancel(*, lines: list[OrderLine], actor, reason: str, now: datetime) -> list[TransitionLog]:
+    """Cancel the given (locked) lines, releasing the reservation of allocated ones; return the log entries."""
+    entries = []
+    for line in lines:
+        if line.status == LineStatus.ALLOCATED and line.product_id is not None:
+            # Units already picked into a tote are released with the rest: there is no put-back
+            # task yet to hold the reservation until they are back on the shelf.
+            stock_release(
+                facility_id=line.allocated_facility_id, product_id=line.product_id, quantity=line.quantity,
+                actor=actor, source=f"order line {line.pk} canceled", order_line_id=line.pk, now=now,
+                note=reason[:200],
+            )
+        entries.append(transit(line, "cancel", actor=actor, reason=reason, at=now))
+        line.cancel_reason = reason[:64]
+        line.queue = ""  # a canceled line waits in no queue
+        line.auto_cancel_at = None
+        line.save()
+    return entries
+
+
+def _order_work_cancel(*, order: Order, actor, reason: str, now: datetime) -> list[TransitionLog]:
+    """Cancel every open request, job, shipment and handover of the order; return the log entries."""
+    entries = []
+
+    def cancel_all(queryset, **fields):
+        for obj in queryset.order_by("pk").select_for_update(of=("self",)):
+            entries.append(transit(obj, "cancel", actor=actor, reason=reason, at=now, order_id=order.pk))
+            for name, value in fields.items():
+                setattr(obj, name, value)
+            obj.save()
+
+    request_open = [
+        FulfillmentRequest.Status.UNPROCESSED, FulfillmentRequest.Status.PROCESSING,
+        FulfillmentRequest.Status.PROCESSED, FulfillmentRequest.Status.ACKNOWLEDGED, FulfillmentRequest.Status.FAILED,
+    ]
+    cancel_all(FulfillmentRequest.objects.filter(order=order, status__in=request_open))
+    cancel_all(PickJob.objects.filter(order=order, status__in=[PickJob.Status.OPEN, PickJob.Status.IN_PROGRESS]),
+               closed_at=now)
+    cancel_all(PickLine.objects.filter(order_line__order=order, status=PickLine.Status.OPEN))
+    cancel_all(PackJob.objects.filter(order=order, status__in=[PackJob.Status.OPEN, PackJob.Status.IN_PROGRESS]))
+    cancel_all(HandoverJob.objects.filter(order=order, status=HandoverJob.Status.OPEN),
+               cancel_reason=HandoverJob.CancelReason.ORDER_CANCELED)
+    cancel_all(Parcel.objects.filter(shipment__order=order, status__in=[Parcel.Status.OPEN, Parcel.Status.LABELED]))
+    cancel_all(Shipment.objects.filter(order=order, status__in=[Shipment.Status.OPEN, Shipment.Status.READY]))
+    return entries

@@ -1,0 +1,57 @@
+"""Shopify order webhooks: verify the signature, parse the body, hand it to oms.shop_import."""
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from oms.shop_import import TOPIC_CANCELLED, TOPIC_CREATE, TOPIC_UPDATED, ShopPayloadError, shopify_webhook_receive
+
+logger = logging.getLogger(__name__)
+
+
+def shopify_signature_valid(*, body: bytes, signature: str) -> bool:
+    """Shopify signs the raw body: base64(HMAC-SHA256(body, shared secret))."""
+    secret = settings.SHOPIFY_WEBHOOK_SECRET
+    if not secret or not signature:
+        return False
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return hmac.compare_digest(expected, signature.strip())
+
+
+@csrf_exempt  # the shop cannot hold a CSRF token; the HMAC signature authenticates it instead
+@require_POST
+def shopify_order_webhook(request: HttpRequest, *, topic: str) -> JsonResponse:
+    if not shopify_signature_valid(body=request.body, signature=request.headers.get("X-Shopify-Hmac-Sha256", "")):
+        logger.warning("rejected %s webhook: bad or missing signature", topic)
+        return JsonResponse({"error": "invalid webhook signature"}, status=401)
+    try:
+        payload = json.loads(request.body)
+    except ValueError:
+        return JsonResponse({"error": "the body is not JSON"}, status=400)
+    try:
+        result = shopify_webhook_receive(
+            topic=topic, payload=payload, webhook_id=request.headers.get("X-Shopify-Webhook-Id") or None
+        )
+    except ShopPayloadError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    logger.info("shop webhook %s for order %s: %s", topic, payload.get("id"), result.outcome)
+    return JsonResponse({
+        "outcome": result.outcome,
+        "order": result.order.name if result.order else None,
+        "problems": result.problems,
+    })
+
+
+urlpatterns = [
+    path("orders/create", shopify_order_webhook, {"topic": TOPIC_CREATE}, name="shopify-orders-create"),
+    path("orders/updated", shopify_order_webhook, {"topic": TOPIC_UPDATED}, name="shopify-orders-updated"),
+    path("orders/cancelled", shopify_order_webhook, {"topic": TOPIC_CANCELLED}, name="shopify-orders-cancelled"),
+]
