@@ -1,0 +1,82 @@
+"""Django admin for the store's work: shown for support, changed only through the fulfillment services."""
+
+from django.contrib import admin
+from django.db import models
+
+from fulfillment.models import HandoverJob, PackJob, Parcel, PickJob, PickLine, Shipment
+from oms.admin import ViewOnlyAdmin
+
+
+class PickLineInline(admin.TabularInline):
+    model = PickLine
+    extra = 0
+    fields = ["order_line", "product", "quantity", "picked_quantity", "status", "short_reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ParcelInline(admin.TabularInline):
+    model = Parcel
+    extra = 0
+    fields = ["status", "box_type", "weight_grams", "tracking_number", "tracking_url", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PickJob)
+class PickJobAdmin(ViewOnlyAdmin):
+    list_display = ["pk", "order", "facility", "status", "outcome", "assigned_to", "due_at", "created_at"]
+    list_filter = ["status", "facility"]
+    search_fields = ["order__name"]
+    list_select_related = ["order", "facility", "assigned_to"]
+    inlines = [PickLineInline]
+
+
+@admin.register(PackJob)
+class PackJobAdmin(ViewOnlyAdmin):
+    list_display = ["pk", "order", "facility", "status", "assigned_to", "created_at"]
+    list_filter = ["status", "facility"]
+    search_fields = ["order__name"]
+    list_select_related = ["order", "facility", "assigned_to"]
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(ViewOnlyAdmin):
+    list_display = ["pk", "order", "facility", "status", "carrier", "created_at", "shipped_at"]
+    list_filter = ["status", "facility", "carrier"]
+    search_fields = ["order__name", "parcels__tracking_number"]
+    list_select_related = ["order", "facility"]
+    inlines = [ParcelInline]
+
+
+@admin.register(Parcel)
+class ParcelAdmin(ViewOnlyAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = ["pk", "shipment", "status", "box_type", "weight_grams", "tracking_number", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["tracking_number", "shipment__order__name"]
+    list_select_related = ["shipment"]
+
+
+@admin.register(HandoverJob)
+class HandoverJobAdmin(ViewOnlyAdmin):
+    list_display = ["pk", "order", "facility", "channel", "status", "cancel_reason", "created_at", "handed_over_at"]
+    list_filter = ["status", "channel", "facility"]
+    search_fields = ["order__name"]
+    list_select_related = ["order", "facility"]

@@ -1,0 +1,160 @@
+"""Django admin for the order-management app: products to set up, orders and their history to look at."""
+
+import functools
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db import models
+from django.template import engines
+from django.template.response import TemplateResponse
+
+from oms.approval import ApprovalError, order_approve
+from oms.models import FulfillmentRequest, Order, OrderLine, OutboxMessage, Product, TransitionLog
+from stores.access import is_operations
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """For records that only services write: every change must go through them so it is logged."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = ["sku", "barcode", "name", "weight_grams"]
+    search_fields = ["sku", "barcode", "name"]
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    fields = [
+        "external_line_id", "sku", "title", "quantity", "status", "kind", "promise_date", "queue",
+        "pickup_store_code", "pickup_facility", "allocated_facility", "fulfillment_request", "cancel_reason",
+    ]
+    readonly_fields = fields
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ManualApprovalForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Why these orders may go on although their approval checks fail (shown on the timeline).",
+    )
+
+
+# Kept here rather than in templates/ so the admin of this app is one file.
+MANUAL_APPROVAL_TEMPLATE = """{% extends "admin/base_site.html" %}
+{% block content %}
+<p>Approve these orders although their approval checks may fail. Orders with an unknown product or
+pickup store cannot be fulfilled and will not be approved.</p>
+<ul>{% for order in orders %}
+  <li><strong>{{ order.name }}</strong> ({{ order.status }}){% if order.approval_blockers %}:
+    {% for blocker in order.approval_blockers %}{{ blocker.message }} {% endfor %}{% endif %}</li>
+{% endfor %}</ul>
+<form method="post">{% csrf_token %}
+  {{ form.as_p }}
+  {% for order in orders %}<input type="hidden" name="{{ checkbox_name }}" value="{{ order.pk }}">{% endfor %}
+  <input type="hidden" name="action" value="approve_manually">
+  <input type="submit" name="apply" value="Approve {{ orders|length }} order(s)">
+  <a href="" class="button cancel-link">Cancel</a>
+</form>
+{% endblock %}"""
+
+
+@functools.cache
+def _manual_approval_template():
+    return engines["django"].from_string(MANUAL_APPROVAL_TEMPLATE)
+
+
+@admin.register(Order)
+class OrderAdmin(ViewOnlyAdmin):
+    """Orders are read here; the shop owns their fields (orders/updated overwrites them), services their state."""
+
+    list_display = ["name", "external_id", "customer_name", "channel", "status", "payment_status", "ordered_at",
+                    "approved_at"]
+    list_filter = ["status", "channel"]
+    search_fields = ["name", "email", "external_id"]
+    date_hierarchy = "ordered_at"
+    inlines = [OrderLineInline]
+    actions = ["approve_manually"]
+    fieldsets = [
+        (None, {"fields": ["name", "external_id", "channel", "status", "payment_status", "tags", "total_price",
+                           "currency"]}),
+        ("Customer", {"fields": ["customer_name", "email", "phone", "shipping_address", "billing_address"]}),
+        ("Checks", {"fields": ["problems", "approval_blockers", "pending_changes"]}),
+        ("Times", {"fields": ["ordered_at", "received_at", "shop_updated_at", "approved_at"]}),
+        ("From the shop", {"classes": ["collapse"], "fields": ["raw"]}),
+    ]
+
+    def has_approve_permission(self, request) -> bool:
+        return is_operations(request.user)
+
+    @admin.action(description="Approve selected orders (manual)", permissions=["approve"])
+    def approve_manually(self, request, queryset):
+        form = ManualApprovalForm(request.POST if "apply" in request.POST else None)
+        orders = list(queryset.order_by("pk"))
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Approve orders manually",
+                "opts": self.model._meta,
+                "orders": orders,
+                "form": form,
+                "checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, _manual_approval_template(), context)
+
+        approved = 0
+        for order in orders:
+            try:
+                order_approve(order_id=order.pk, actor=request.user, reason=form.cleaned_data["reason"], manual=True)
+            except ApprovalError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                approved += 1
+        failed = len(orders) - approved
+        level = messages.SUCCESS if not failed else messages.WARNING
+        self.message_user(request, f"Approved {approved} order(s), {failed} failed.", level)
+        return None  # back to the change list
+
+
+@admin.register(FulfillmentRequest)
+class FulfillmentRequestAdmin(ViewOnlyAdmin):
+    list_display = ["number", "order", "facility", "status", "created_at"]
+    list_filter = ["status", "facility"]
+    search_fields = ["number", "order__name"]
+    list_select_related = ["order", "facility"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ViewOnlyAdmin):
+    list_display = ["kind", "destination", "order", "status", "attempts", "due_at", "delivered_at"]
+    list_filter = ["status", "destination", "kind"]
+    search_fields = ["idempotency_key", "order__name"]
+    list_select_related = ["order"]
+
+
+@admin.register(TransitionLog)
+class TransitionLogAdmin(ViewOnlyAdmin):
+    list_display = ["at", "content_type", "object_id", "order", "transition", "source_state", "target_state",
+                    "actor", "reason"]
+    list_filter = ["content_type", "transition"]
+    search_fields = ["order__name", "reason"]
+    list_select_related = ["content_type", "order", "actor"]

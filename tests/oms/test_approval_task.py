@@ -1,0 +1,84 @@
+"""The scheduled approval task on the real Celery worker: it approves, and running it twice approves once."""
+
+import os
+
+import pytest
+
+from oms.celery import app
+from oms.models import Order, TransitionLog
+from oms.tasks import approve_orders
+from tests.conftest import wait_for
+from tests.factories import OrderFactory, OrderLineFactory
+
+pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
+
+# The conftest names its worker after this process, so other sessions' workers on the broker are left alone.
+WORKER = [f"storefill-test-{os.getpid()}@{os.uname().nodename}"]
+
+
+def ship_order(**fields) -> Order:
+    order = OrderFactory(**fields)
+    OrderLineFactory(order=order)
+    return order
+
+
+def worker_idle() -> bool:
+    """No task running or prefetched on any worker, and none left in the broker queue."""
+    inspect = app.control.inspect(destination=WORKER, timeout=1)
+    active, reserved = inspect.active(), inspect.reserved()
+    if active is None or reserved is None:  # no worker answered in time: cannot tell yet
+        return False
+    busy = any(tasks for reply in (active, reserved) for tasks in reply.values())
+    with app.connection_for_write() as conn:
+        waiting = conn.default_channel.queue_declare(queue=app.conf.task_default_queue).message_count
+    return not busy and waiting == 0
+
+
+@pytest.fixture
+def worker(celery_worker):
+    """The session's worker with fresh pool processes.
+
+    A process that ran a task in an earlier test caches ContentType ids, and the flush after every
+    transactional test recreates the content types with new ids: writing a TransitionLog with the
+    cached id then fails its foreign key. Growing the pool and shrinking it again retires the oldest
+    processes (billiard shrinks idle processes oldest first).
+    """
+    old = pool_pids()
+    app.control.pool_grow(len(old), destination=WORKER, reply=True)
+    app.control.pool_shrink(len(old), destination=WORKER, reply=True)
+    wait_for(lambda: (pids := pool_pids()) and len(pids) == len(old) and not pids & old, message="old processes gone")
+    return celery_worker
+
+
+def pool_pids() -> set[int]:
+    stats = app.control.inspect(destination=WORKER, timeout=1).stats() or {}
+    return {pid for reply in stats.values() for pid in reply["pool"]["processes"]}
+
+
+def test_approve_orders_task_approves_on_the_worker(worker):
+    order = ship_order()
+
+    approve_orders.delay()
+
+    wait_for(lambda: Order.objects.get(pk=order.pk).status == Order.Status.APPROVED, message="order approved")
+    assert order.lines.get().queue == "BROKERING"
+    wait_for(worker_idle, message="worker idle")
+
+
+def test_approve_orders_task_run_twice_approves_each_order_once(worker):
+    orders = [ship_order() for _ in range(10)]
+    held = ship_order(tags=["HOLD"])
+
+    approve_orders.delay()
+    approve_orders.delay()
+
+    ids = [order.pk for order in orders]
+    wait_for(
+        lambda: Order.objects.filter(pk__in=ids, status=Order.Status.APPROVED).count() == len(ids),
+        message="every order approved",
+    )
+    wait_for(worker_idle, message="both runs finished")
+    approvals = TransitionLog.objects.filter(content_type__model="order", transition="approve")
+    assert sorted(approvals.values_list("order_id", flat=True)) == sorted(ids)
+    held.refresh_from_db()
+    assert (held.status, held.notes.count()) == (Order.Status.CREATED, 1)
