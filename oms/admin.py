@@ -153,8 +153,8 @@ class OutboxMessageAdmin(ViewOnlyAdmin):
 
 @admin.register(TransitionLog)
 class TransitionLogAdmin(ViewOnlyAdmin):
-    list_display = ["at", "content_type", "object_id", "order", "transition", "source_state", "target_state",
+    list_display = ["at", "object_type", "object_id", "order", "transition", "source_state", "target_state",
                     "actor", "reason"]
-    list_filter = ["content_type", "transition"]
+    list_filter = ["object_type", "transition"]
     search_fields = ["order__name", "reason"]
-    list_select_related = ["content_type", "order", "actor"]
+    list_select_related = ["order", "actor"]

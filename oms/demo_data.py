@@ -15,7 +15,8 @@ from django.utils import timezone
 from oms.models import Product
 from oms.shop_import import TOPIC_CREATE, shopify_webhook_receive
 from stores.access import operations_group
-from stores.models import Facility, InventoryAdjustment, StockLevel, StoreMembership
+from stores.models import Facility, StockLevel, StoreMembership
+from stores.stock import stock_levels_open
 
 DEMO_PASSWORD = "storefill-demo"
 SEED = 2026
@@ -579,37 +580,11 @@ def _products_ensure(items: list[CatalogItem], summary: SeedSummary) -> dict[str
 
 
 def _stock_ensure(plan, *, facilities: dict[str, Facility], products: dict[str, int], now, summary) -> None:
-    """Receive the opening stock of every planned stock level that does not exist yet.
-
-    Written in bulk rather than through stores.stock.stock_adjust: one adjustment per row took
-    four fifths of the seed (over 10 s on PostgreSQL for ~3,800 rows). The rule stock_adjust
-    protects still holds: each new row gets exactly one RECEIPT entry for its whole on_hand, in
-    the same transaction, so the ledger reconciles (check_stock_ledger and the tests verify it).
-    """
-    have = set(StockLevel.objects.values_list("facility_id", "product_id"))
-    new = {
-        (facilities[row.facility_code].pk, products[row.sku]): row for row in plan
-        if (facilities[row.facility_code].pk, products[row.sku]) not in have
-    }
-    StockLevel.objects.bulk_create(
-        [StockLevel(facility_id=facility_id, product_id=product_id, on_hand=row.on_hand,
-                    bin_location=row.bin_location)
-         for (facility_id, product_id), row in new.items()],
-        batch_size=1000,
+    """Receive the opening stock of every planned stock level that does not exist yet."""
+    summary.stock_levels.created = stock_levels_open(
+        levels=[(facilities[row.facility_code].pk, products[row.sku], row.on_hand, row.bin_location) for row in plan],
+        source=SOURCE, now=now,
     )
-    # Look the rows up again: SQLite builds before 3.35 return no primary keys from bulk_create.
-    level_ids = {
-        (facility_id, product_id): pk
-        for pk, facility_id, product_id in StockLevel.objects.values_list("pk", "facility_id", "product_id")
-    }
-    InventoryAdjustment.objects.bulk_create(
-        [InventoryAdjustment(stock_level_id=level_ids[key], on_hand_delta=row.on_hand,
-                             reason=InventoryAdjustment.Reason.RECEIPT, source=SOURCE, note="opening stock",
-                             created_at=now)
-         for key, row in new.items()],
-        batch_size=1000,
-    )
-    summary.stock_levels.created = len(new)
     summary.stock_levels.total = StockLevel.objects.count()
 
 

@@ -3,7 +3,6 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
 from django_fsm import FSMFieldMixin
 
@@ -36,7 +35,7 @@ def transit(
     source = getattr(obj, field)
     getattr(obj, transition)()
     return TransitionLog(
-        content_type=ContentType.objects.get_for_model(obj),
+        object_type=obj._meta.model_name,
         object_id=obj.pk,
         order_id=order_id if order_id is not None else _order_id_of(obj),
         transition=transition,
@@ -61,7 +60,7 @@ def transit_and_save(obj: Model, transition: str, *, actor=None, reason: str = "
 
 
 def order_history(order: Order) -> list[TransitionLog]:
-    """Every transition of the order and everything that belongs to it, oldest first (two queries)."""
+    """Every transition of the order and everything that belongs to it, oldest first (one query)."""
     return list(
-        TransitionLog.objects.filter(order=order).select_related("content_type", "actor").order_by("at", "pk")
+        TransitionLog.objects.filter(order=order).select_related("actor").order_by("at", "pk")
     )

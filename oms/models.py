@@ -1,7 +1,6 @@
 """Products, orders and their lines, fulfillment requests, the outbox and the transition log."""
 
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, FSMModelMixin, transition
@@ -292,7 +291,9 @@ class TransitionLog(models.Model):
     and its jobs' transitions) is one indexed query.
     """
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    # The model's name ("order", "orderline", "pickjob", …): plain text, not a ContentType foreign key, so
+    # bulk writes need no lookups and rows stay valid however content types are renumbered.
+    object_type = models.CharField(max_length=40)
     object_id = models.PositiveBigIntegerField()
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="history")
     transition = models.CharField(max_length=48)
@@ -308,7 +309,7 @@ class TransitionLog(models.Model):
         ordering = ["at", "pk"]
         indexes = [
             models.Index(fields=["order", "at"]),
-            models.Index(fields=["content_type", "object_id"]),
+            models.Index(fields=["object_type", "object_id"]),
         ]
 
     def __str__(self) -> str:

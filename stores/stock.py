@@ -119,6 +119,43 @@ def stock_consume(
            order_line_id=order_line_id, now=now)
 
 
+def stock_levels_open(
+    *, levels: list[tuple[int, int, int, str]], actor=None, source: str = "", now: datetime | None = None,
+) -> int:
+    """Open new stock levels with their first receipt, in bulk: [(facility_id, product_id, on_hand, bin)].
+
+    For setting up a facility (seed, first inventory load): one stock row and one RECEIPT entry each,
+    written set-wise because one stock_adjust per row is far too slow for thousands of rows. Pairs that
+    already have a stock level are skipped (their stock moves only through the functions above).
+    Returns how many were opened.
+    """
+    _require_transaction()
+    now = now or timezone.now()
+    existing = set(StockLevel.objects.values_list("facility_id", "product_id"))
+    new = {(f, p): (on_hand, bin_location) for f, p, on_hand, bin_location in levels if (f, p) not in existing}
+    if any(on_hand < 0 for on_hand, _ in new.values()):
+        raise StockError("opening stock cannot be negative")
+    StockLevel.objects.bulk_create(
+        [StockLevel(facility_id=f, product_id=p, on_hand=on_hand, bin_location=bin_location, updated_at=now)
+         for (f, p), (on_hand, bin_location) in new.items()],
+        batch_size=1000,
+    )
+    # Look the rows up again: SQLite before 3.35 returns no primary keys from bulk_create.
+    level_ids = {
+        (f, p): pk
+        for pk, f, p in StockLevel.objects.filter(
+            facility_id__in={f for f, _ in new}, product_id__in={p for _, p in new}
+        ).values_list("pk", "facility_id", "product_id")
+    }
+    InventoryAdjustment.objects.bulk_create(
+        [InventoryAdjustment(stock_level_id=level_ids[key], on_hand_delta=on_hand, reason=Reason.RECEIPT,
+                             actor=actor, source=source[:120], note="opening stock", created_at=now)
+         for key, (on_hand, _) in new.items() if on_hand],
+        batch_size=1000,
+    )
+    return len(new)
+
+
 def stock_adjust(
     *, facility_id: int, product_id: int, delta: int, reason: str, actor=None, source: str = "",
     order_line_id: int | None = None, note: str = "", now: datetime | None = None,
@@ -205,9 +242,3 @@ def ledger_mismatches(*, open_reservations: dict[tuple[int, int], int]) -> list[
     for facility_id, product_id in sorted(known - have):
         problems.append(f"facility {facility_id} / product {product_id}: allocated lines but no stock level")
     return problems
-
-
-__all__ = [
-    "StockError", "stock_adjust", "stock_consume", "stock_level_get_or_create", "stock_levels_lock",
-    "stock_release", "stock_reserve", "stock_set_count", "ledger_mismatches",
-]

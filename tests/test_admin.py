@@ -148,7 +148,7 @@ def test_manual_approval_action_approves_with_the_reason_and_the_user(admin_clie
     response = admin_client.post(reverse(CHANGELIST), data, follow=True)
 
     assert [str(m) for m in response.context["messages"]] == ["Approved 2 order(s), 0 failed."]
-    logs = TransitionLog.objects.filter(content_type__model="order", transition="approve")
+    logs = TransitionLog.objects.filter(object_type="order", transition="approve")
     assert sorted(logs.values_list("order_id", "actor", "reason")) == sorted(
         (o.pk, admin_user.pk, "Fraud team cleared it") for o in orders
     )

@@ -34,28 +34,7 @@ def worker_idle() -> bool:
     return not busy and waiting == 0
 
 
-@pytest.fixture
-def worker(celery_worker):
-    """The session's worker with fresh pool processes.
-
-    A process that ran a task in an earlier test caches ContentType ids, and the flush after every
-    transactional test recreates the content types with new ids: writing a TransitionLog with the
-    cached id then fails its foreign key. Growing the pool and shrinking it again retires the oldest
-    processes (billiard shrinks idle processes oldest first).
-    """
-    old = pool_pids()
-    app.control.pool_grow(len(old), destination=WORKER, reply=True)
-    app.control.pool_shrink(len(old), destination=WORKER, reply=True)
-    wait_for(lambda: (pids := pool_pids()) and len(pids) == len(old) and not pids & old, message="old processes gone")
-    return celery_worker
-
-
-def pool_pids() -> set[int]:
-    stats = app.control.inspect(destination=WORKER, timeout=1).stats() or {}
-    return {pid for reply in stats.values() for pid in reply["pool"]["processes"]}
-
-
-def test_approve_orders_task_approves_on_the_worker(worker):
+def test_approve_orders_task_approves_on_the_worker(celery_worker):
     order = ship_order()
 
     approve_orders.delay()
@@ -65,7 +44,7 @@ def test_approve_orders_task_approves_on_the_worker(worker):
     wait_for(worker_idle, message="worker idle")
 
 
-def test_approve_orders_task_run_twice_approves_each_order_once(worker):
+def test_approve_orders_task_run_twice_approves_each_order_once(celery_worker):
     orders = [ship_order() for _ in range(10)]
     held = ship_order(tags=["HOLD"])
 
@@ -78,7 +57,7 @@ def test_approve_orders_task_run_twice_approves_each_order_once(worker):
         message="every order approved",
     )
     wait_for(worker_idle, message="both runs finished")
-    approvals = TransitionLog.objects.filter(content_type__model="order", transition="approve")
+    approvals = TransitionLog.objects.filter(object_type="order", transition="approve")
     assert sorted(approvals.values_list("order_id", flat=True)) == sorted(ids)
     held.refresh_from_db()
     assert (held.status, held.notes.count()) == (Order.Status.CREATED, 1)

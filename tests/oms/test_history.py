@@ -35,7 +35,7 @@ def test_order_history_is_read_in_one_query_for_2_or_20_lines(django_assert_num_
     with django_assert_num_queries(1):
         history = order_history(order)
         names = [
-            (entry.content_type.model, entry.transition, entry.actor and entry.actor.username) for entry in history
+            (entry.object_type, entry.transition, entry.actor and entry.actor.username) for entry in history
         ]
     assert len(names) == line_count + 2
     assert names[0][:2] == ("order", "approve")
@@ -46,7 +46,7 @@ def test_transit_logs_source_target_actor_and_reason():
     actor = UserFactory()
     order = OrderFactory()
     transit_and_save(order, "cancel", actor=actor, reason="customer asked", at=timezone.now())
-    log = TransitionLog.objects.get(object_id=order.pk, content_type__model="order")
+    log = TransitionLog.objects.get(object_id=order.pk, object_type="order")
     assert (log.source_state, log.target_state, log.actor, log.reason, log.order_id) == (
         "CREATED", "CANCELED", actor, "customer asked", order.pk,
     )

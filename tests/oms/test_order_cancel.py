@@ -95,7 +95,7 @@ def test_order_cancel_from_us_writes_exactly_one_shop_message_when_called_twice(
         "external_id": "5849372917843", "name": "#1042", "reason": "Customer called the service desk",
         "canceled_line_ids": ["14372092579923", "14372092612691"],
     }
-    assert TransitionLog.objects.filter(content_type__model="order", transition="cancel", actor=actor).count() == 1
+    assert TransitionLog.objects.filter(object_type="order", transition="cancel", actor=actor).count() == 1
 
 
 def test_cancel_with_a_fulfilled_line_cancels_only_unallocated_lines_and_keeps_the_order(order, store):
