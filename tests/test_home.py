@@ -94,3 +94,10 @@ def test_store_home_shows_local_time_of_the_store(client):
     client.force_login(membership.user)
     tokyo = timezone.localtime(timezone.now(), membership.facility.tz)
     assert tokyo.strftime("%H:%M").encode() in client.get(reverse("home")).content
+
+
+def test_held_order_shows_each_reason_once(client, operations_user):
+    problem = {"code": "UNKNOWN_SKU", "message": "SKU X-1 is not a known product."}
+    OrderFactory(problems=[problem], approval_blockers=[problem])
+    client.force_login(operations_user)
+    assert client.get(reverse("home")).content.count(b"SKU X-1 is not a known product.") == 1
