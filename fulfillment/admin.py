@@ -4,39 +4,17 @@ from django.contrib import admin
 from django.db import models
 
 from fulfillment.models import HandoverJob, PackJob, Parcel, PickJob, PickLine, Shipment
-from oms.admin import ViewOnlyAdmin
+from oms.admin import ViewOnlyAdmin, ViewOnlyInline
 
 
-class PickLineInline(admin.TabularInline):
+class PickLineInline(ViewOnlyInline):
     model = PickLine
-    extra = 0
     fields = ["order_line", "product", "quantity", "picked_quantity", "status", "short_reason"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
-class ParcelInline(admin.TabularInline):
+class ParcelInline(ViewOnlyInline):
     model = Parcel
-    extra = 0
     fields = ["status", "box_type", "weight_grams", "tracking_number", "tracking_url", "created_at"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PickJob)

@@ -14,7 +14,7 @@ from oms.models import FulfillmentRequest, Order, OrderLine, OutboxMessage, Prod
 from stores.access import is_operations
 
 
-class ViewOnlyAdmin(admin.ModelAdmin):
+class ViewOnlyMixin:
     """For records that only services write: every change must go through them so it is logged."""
 
     def has_add_permission(self, request, obj=None):
@@ -27,6 +27,18 @@ class ViewOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ViewOnlyAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    pass
+
+
+class ViewOnlyInline(ViewOnlyMixin, admin.TabularInline):
+    extra = 0
+    show_change_link = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -34,22 +46,12 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ["sku", "barcode", "name"]
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(ViewOnlyInline):
     model = OrderLine
-    extra = 0
-    can_delete = False
     fields = [
         "external_line_id", "sku", "title", "quantity", "status", "kind", "promise_date", "queue",
         "pickup_store_code", "pickup_facility", "allocated_facility", "fulfillment_request", "cancel_reason",
     ]
-    readonly_fields = fields
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class ManualApprovalForm(forms.Form):

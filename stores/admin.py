@@ -65,6 +65,7 @@ class InventoryAdjustmentAdmin(admin.ModelAdmin):
     search_fields = ["stock_level__product__sku", "stock_level__facility__code", "source", "note"]
     list_select_related = ["stock_level__facility", "actor"]
 
+    # View-only like oms.admin.ViewOnlyAdmin; stores must not import oms, so the three lines stand here.
     def has_add_permission(self, request):
         return False
 
