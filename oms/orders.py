@@ -41,6 +41,7 @@ def order_cancel(
         lines = list(OrderLine.objects.filter(order=order).order_by("pk").select_for_update(of=("self",)))
         if any(line.status == LineStatus.FULFILLED for line in lines):
             _order_cancel_open_lines(order=order, lines=lines, actor=actor, reason=reason, now=now)
+            order_settle(order=order, lines=lines, actor=actor, now=now)
             return order
 
         cancelable = [line for line in lines if line.status != LineStatus.CANCELED]
@@ -64,6 +65,32 @@ def order_cancel(
                 now=now,
             )
     return order
+
+
+def order_settle(*, order: Order, lines: list[OrderLine], actor=None, now: datetime) -> bool:
+    """Complete or cancel an order whose lines are all done; return whether its status changed.
+
+    COMPLETED when every line is FULFILLED or CANCELED and at least one is FULFILLED (the shop is
+    told); CANCELED when every line is CANCELED. Expects the order and `lines` (all of its lines,
+    current) locked by the caller.
+    """
+    if order.status != Order.Status.APPROVED or not lines:
+        return False
+    statuses = {line.status for line in lines}
+    if not statuses <= {LineStatus.FULFILLED, LineStatus.CANCELED}:
+        return False
+    if LineStatus.FULFILLED in statuses:
+        entry = transit(order, "complete", actor=actor, reason="every line fulfilled or canceled", at=now)
+        outbox_write(
+            kind="order-completed", destination=OutboxMessage.Destination.SHOP,
+            idempotency_key=f"order-completed:{order.pk}", order=order, now=now,
+            payload={"external_id": order.external_id, "name": order.name},
+        )
+    else:
+        entry = transit(order, "cancel", actor=actor, reason="every line canceled", at=now)
+    order.save()
+    entry.save()
+    return True
 
 
 def _order_cancel_open_lines(*, order: Order, lines: list[OrderLine], actor, reason: str, now: datetime) -> None:

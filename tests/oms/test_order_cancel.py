@@ -98,19 +98,20 @@ def test_order_cancel_from_us_writes_exactly_one_shop_message_when_called_twice(
     assert TransitionLog.objects.filter(object_type="order", transition="cancel", actor=actor).count() == 1
 
 
-def test_cancel_with_a_fulfilled_line_cancels_only_unallocated_lines_and_keeps_the_order(order, store):
+def test_cancel_with_a_fulfilled_line_cancels_the_rest_and_completes_the_order(order, store):
     allocated = order.lines.get(sku="SOCK-TRAIL-M")
     transit_and_save(allocated, "fulfil", at=timezone.now(), reason="handed over")
 
     order_cancel(order_id=order.pk, reason="Canceled in the shop: customer", notify_shop=False)
 
     order.refresh_from_db()
-    assert order.status == "APPROVED"
     assert dict(order.lines.values_list("sku", "status")) == {
         "SOCK-TRAIL-M": "FULFILLED", "BOTTLE-750-FOREST": "CANCELED",
     }
     assert order.notes.filter(text__startswith="Cancellation could not be applied fully").count() == 1
-    assert not OutboxMessage.objects.exists()
+    # Nothing is left open: the order completes, and the shop hears of the completion, not a cancel.
+    assert order.status == "COMPLETED"
+    assert list(OutboxMessage.objects.values_list("kind", flat=True)) == ["order-completed"]
 
 
 def test_cancel_with_a_fulfilled_line_leaves_allocated_lines_to_the_store(order, store):
@@ -123,3 +124,4 @@ def test_cancel_with_a_fulfilled_line_leaves_allocated_lines_to_the_store(order,
 
     assert OrderLine.objects.get(pk=bottle.pk).status == "ALLOCATED"
     assert PickJob.objects.get().status == "OPEN"
+    assert OrderLine.objects.get(pk=bottle.pk).order.status == "APPROVED"
