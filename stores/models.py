@@ -81,6 +81,12 @@ class Facility(models.Model):
     )
     reroute_warning_minutes = models.PositiveSmallIntegerField(default=30)
 
+    class Processing(models.TextChoices):
+        AUTOMATIC = "AUTOMATIC", "Automatic: routed requests are sent at once"
+        MANUAL = "MANUAL", "Manual review: operations process each request"
+
+    processing_mode = models.CharField(max_length=10, choices=Processing.choices, default=Processing.AUTOMATIC)
+
     class Meta:
         verbose_name_plural = "facilities"
         ordering = ["code"]
