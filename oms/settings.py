@@ -175,4 +175,19 @@ LOGGING = {
 # Default schedules; django-celery-beat copies them into the database, where operations staff edit them.
 CELERY_BEAT_SCHEDULE = {
     "approve-orders": {"task": "oms.tasks.approve_orders", "schedule": float(APPROVAL_INTERVAL_SECONDS)},
+    "broker-brokering": {"task": "oms.tasks.broker_queue", "schedule": 300.0, "kwargs": {"queue": "BROKERING"}},
+    "broker-rejected": {"task": "oms.tasks.broker_queue", "schedule": 300.0, "kwargs": {"queue": "REJECTED"}},
+    "broker-unfillable": {"task": "oms.tasks.broker_queue", "schedule": 3600.0, "kwargs": {"queue": "UNFILLABLE"}},
+    "broker-unfillable-hold": {
+        "task": "oms.tasks.broker_queue", "schedule": 3600.0, "kwargs": {"queue": "UNFILLABLE_HOLD"},
+    },
+    "cancel-expired-unfillable": {"task": "oms.tasks.cancel_expired_unfillable", "schedule": 86400.0},
+    "release-waiting-lines": {"task": "oms.tasks.release_waiting_lines", "schedule": 3600.0},
 }
+
+# --- Routing ------------------------------------------------------------------------------------
+BROKERING_BATCH_SIZE = int(os.environ.get("BROKERING_BATCH_SIZE", "300"))
+# A RUNNING run whose heartbeat is older than this is taken as crashed and closed by the next run.
+BROKERING_RUN_STALE_SECONDS = int(os.environ.get("BROKERING_RUN_STALE_SECONDS", "900"))
+# Tell the shop when lines are parked as unfillable.
+SHOP_NOTIFY_UNFILLABLE = env_bool("SHOP_NOTIFY_UNFILLABLE", False)
