@@ -81,10 +81,12 @@ def brokering_run(
                 run.lines_allocated += routed.lines_allocated
                 run.lines_parked += routed.lines_parked
                 run.errors = run.errors + routed.errors
-                run.heartbeat_at = clock()
-                run.save(update_fields=["lines_allocated", "lines_parked", "errors", "heartbeat_at"])
                 if batch_hook is not None:
                     batch_hook(run, number)
+            # After the batch commits, never inside it: a second run checking the unique index would wait
+            # for a batch that holds the run row, instead of being refused at once.
+            run.heartbeat_at = clock()
+            run.save(update_fields=["lines_allocated", "lines_parked", "errors", "heartbeat_at"])
     except BaseException as exc:
         run.errors = run.errors + [{"error": f"run stopped: {type(exc).__name__}: {exc}"}]
         _run_finish(run=run, status=BrokeringRun.Status.FAILED, at=clock())
