@@ -1,0 +1,1 @@
+"""Routing (brokering): where each queued order line is fulfilled from."""
