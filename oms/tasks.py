@@ -1,8 +1,10 @@
 """Celery tasks of the order-management app: thin callers of the services."""
 
 from celery import shared_task
+from django.utils import timezone
 
 from oms.approval import orders_approve_pending
+from oms.parkings import unfillable_cancel_expired, waiting_lines_release
 from oms.routing.runs import RunAlreadyActive, brokering_run
 
 
@@ -23,3 +25,15 @@ def broker_queue(queue: str) -> dict:
         "run": run.pk, "orders": run.orders_considered, "lines": run.lines_considered,
         "allocated": run.lines_allocated, "parked": run.lines_parked, "errors": len(run.errors),
     }
+
+
+@shared_task(acks_late=True)
+def cancel_expired_unfillable() -> int:
+    """Cancel the UNFILLABLE lines whose auto-cancel date has passed (scheduled daily; safe to run twice)."""
+    return unfillable_cancel_expired(now=timezone.now())
+
+
+@shared_task(acks_late=True)
+def release_waiting_lines() -> int:
+    """Send pre-orders and backorders whose date came or whose stock arrived to BROKERING (scheduled)."""
+    return waiting_lines_release(now=timezone.now())
