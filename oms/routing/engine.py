@@ -26,14 +26,18 @@ from oms.routing.types import (
     World,
 )
 
-SHIP = RoutingRule.Delivery.SHIP.value
-PICKUP = RoutingRule.Delivery.PICKUP.value
-STORE = "STORE"
-WAREHOUSE = "WAREHOUSE"
+# Plain strings: comparing with a choices member goes through the enum machinery, and this runs per order.
+SHIP, PICKUP, ANY = (RoutingRule.Delivery.SHIP.value, RoutingRule.Delivery.PICKUP.value,
+                     RoutingRule.Delivery.ANY.value)
+BY_PRIORITY, BY_PROMISE_DATE = RoutingRule.SortBy.PRIORITY.value, RoutingRule.SortBy.PROMISE_DATE.value
+STORE, WAREHOUSE = RoutingRule.Prefer.STORE.value, RoutingRule.Prefer.WAREHOUSE.value  # also the facility kinds
+NEXT_RULE = RoutingRule.Unfilled.NEXT_RULE.value
+UNFILLABLE, UNFILLABLE_HOLD, BOPIS_REJECTED = (OrderLine.Queue.UNFILLABLE.value, OrderLine.Queue.UNFILLABLE_HOLD.value,
+                                               OrderLine.Queue.BOPIS_REJECTED.value)
 TOP_CANDIDATES = 5
 ALL_FENCES = frozenset(FENCE_ORDER)
 _CACHE_ATTRIBUTE = "_routing_cache"
-_JOBS_TODAY, _OPEN_JOBS = attrgetter("jobs_today"), attrgetter("open_jobs")
+_JOBS_TODAY = attrgetter("jobs_today")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -112,7 +116,7 @@ def rules_matching(
         for rule in rules
         if rule.is_active
         and (not rule.queues or queue in rule.queues)
-        and rule.delivery in (RoutingRule.Delivery.ANY, delivery)
+        and rule.delivery in (ANY, delivery)
         and (not rule.kinds or kinds.issubset(rule.kinds))
         and (not rule.channels or channel in rule.channels)
         and (rule.min_priority is None or rule.min_priority <= priority)
@@ -162,9 +166,9 @@ def _group_rules(*, group: _Group, order: OrderDemand, rules: list[RoutingRule],
 
 
 def _sort_value(*, rule: RoutingRule, order: OrderDemand) -> float:
-    if rule.sort_by == RoutingRule.SortBy.PRIORITY:
+    if rule.sort_by == BY_PRIORITY:
         return -order.priority
-    if rule.sort_by == RoutingRule.SortBy.PROMISE_DATE:
+    if rule.sort_by == BY_PROMISE_DATE:
         promises = [line.promise_date for line in order.lines if line.promise_date is not None]
         return min(promises).toordinal() if promises else math.inf
     return order.ordered_at.timestamp()
@@ -199,8 +203,9 @@ class _WorldCache:
         self.fixed_parts: dict[tuple, dict[int, float]] = {}
         self.jobs_signature = self._jobs_signature()
 
-    def _jobs_signature(self) -> tuple[int, int]:
-        return sum(map(_JOBS_TODAY, self.capped)), sum(map(_OPEN_JOBS, self.capped))
+    def _jobs_signature(self) -> int:
+        # Whoever changes open jobs changes today's jobs too (a request gives or takes back one of each).
+        return sum(map(_JOBS_TODAY, self.capped))
 
     def notice_outside_changes(self) -> None:
         """Re-derive when someone else changed pick job counts (the run gives back an unwritten decision's)."""
@@ -226,8 +231,7 @@ class _WorldCache:
     def facility_got_job(self, facility: FacilityInfo) -> None:
         """The engine gave the facility one more pick job (today's and open)."""
         if facility.daily_capacity is not None:
-            jobs_today, open_jobs = self.jobs_signature
-            self.jobs_signature = (jobs_today + 1, open_jobs + 1)
+            self.jobs_signature += 1
         if _is_full(facility):
             self.full.add(facility.id)
         self.workload[facility.id] = _workload_rating(facility)
@@ -322,9 +326,9 @@ def _priority_rating(facility: FacilityInfo) -> float:
 
 
 def _kind_rating(facility: FacilityInfo, prefer: str) -> float:
-    if prefer == RoutingRule.Prefer.STORE:
+    if prefer == STORE:
         return 1.0 if facility.kind == STORE else 0.0
-    if prefer == RoutingRule.Prefer.WAREHOUSE:
+    if prefer == WAREHOUSE:
         return 1.0 if facility.kind == WAREHOUSE else 0.0
     return 0.5
 
@@ -413,7 +417,7 @@ def _group_decide(*, group: _Group, order: OrderDemand, world: World, cache: _Wo
             reported = attempt  # what explains the allocations, else the last rule's view
         if not any(open_units.values()):
             break
-        if rule.unfilled_action != RoutingRule.Unfilled.NEXT_RULE or index == len(matching) - 1:
+        if rule.unfilled_action != NEXT_RULE or index == len(matching) - 1:
             break
         units = sum(open_units.values())
         result.notes.append(f'rule "{rule.name}" could not place {units} unit(s): trying the next rule')
@@ -430,10 +434,8 @@ def _group_decide(*, group: _Group, order: OrderDemand, world: World, cache: _Wo
 
 def _parking_queue(*, delivery: str, queue: str) -> str:
     if delivery == PICKUP:
-        return OrderLine.Queue.BOPIS_REJECTED.value
-    if queue == OrderLine.Queue.UNFILLABLE_HOLD:
-        return OrderLine.Queue.UNFILLABLE_HOLD.value
-    return OrderLine.Queue.UNFILLABLE.value
+        return BOPIS_REJECTED
+    return UNFILLABLE_HOLD if queue == UNFILLABLE_HOLD else UNFILLABLE
 
 
 def _merged(allocations: list[Allocation]) -> list[Allocation]:
@@ -598,8 +600,10 @@ class _Ranking:
         self.fids = list(coverage)
         self.covered = list(coverage.values())
         self.km = _distances(context=context, facility_ids=self.fids)
+        self.all_known = self.km and None not in self.km
         if farthest is None:
-            farthest = max([km for km in self.km if km is not None], default=0.0)
+            known = self.km if self.all_known else [km for km in self.km if km is not None]
+            farthest = max(known, default=0.0)
         # d_max: the farthest of the group's candidates (a split keeps the first round's).
         self.farthest = farthest
         self.raw = self._raw_scores(rule=rule)
@@ -612,7 +616,7 @@ class _Ranking:
         fixed = self.context.cache.fixed_part_for_order(rule, self.requested)
         per_unit = rule.weight_stock / self.units
         weight_distance = rule.weight_distance
-        if self.context.point is None or self.pickup or not self.farthest or None in self.km:
+        if not self.all_known or not self.farthest:
             distance_terms = [weight_distance * self._distance_rating(km) for km in self.km]
             return [(per_unit * covered + distance + fixed[fid]) / total
                     for fid, covered, distance in zip(self.fids, self.covered, distance_terms, strict=True)]
@@ -774,8 +778,7 @@ def _candidate(*, ranking: _Ranking, row: tuple) -> Candidate:
         "priority": _priority_rating(facility),
         "kind": _kind_rating(facility, ranking.rule.prefer),
     }
-    return Candidate(facility_id=fid, code=facility.code, name=facility.name, score=score,
-                     ratings={name: round(value, 6) for name, value in ratings.items()},
+    return Candidate(facility_id=fid, code=facility.code, name=facility.name, score=score, ratings=ratings,
                      distance_km=None if km is None else round(km, 3))
 
 
