@@ -1,6 +1,7 @@
 """When a pick job is due: counted in the facility's own opening hours and time zone."""
 
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 from stores.models import WEEKDAYS, Facility
 
@@ -20,7 +21,7 @@ def pick_due_at(*, facility: Facility, created_at: datetime, pickup: bool) -> da
     """
     tz = facility.tz
     local = created_at.astimezone(tz)
-    hours = _opening_hours(facility.opening_hours or {})
+    hours = _opening_hours(_frozen(facility.opening_hours or {}))
     if not any(hours):
         if pickup:
             return created_at + timedelta(hours=facility.pickup_service_hours)
@@ -33,17 +34,21 @@ def pick_due_at(*, facility: Facility, created_at: datetime, pickup: bool) -> da
     return due.astimezone(created_at.tzinfo)
 
 
-def _opening_hours(value: dict) -> list[tuple[timedelta, timedelta] | None]:
-    """Monday-first list of (opens, closes) as offsets from local midnight, None for closed days."""
+def _frozen(value: dict) -> tuple:
+    return tuple((day, tuple(value[day]) if value.get(day) else None) for day in WEEKDAYS)
+
+
+@lru_cache(maxsize=1024)  # a run asks for the same few weekly schedules thousands of times
+def _opening_hours(value: tuple) -> tuple[tuple[timedelta, timedelta] | None, ...]:
+    """Monday-first (opens, closes) as offsets from local midnight, None for closed days."""
     days = []
-    for day in WEEKDAYS:
-        span = value.get(day)
+    for _, span in value:
         if not span:
             days.append(None)
             continue
         opens, closes = (_offset(text) for text in span)
         days.append((opens, closes) if opens < closes else None)
-    return days
+    return tuple(days)
 
 
 def _offset(text: str) -> timedelta:

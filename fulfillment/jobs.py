@@ -4,8 +4,12 @@ from datetime import datetime
 
 from fulfillment.due import pick_due_at
 from fulfillment.models import PickJob, PickLine
+from oms.db import rows_insert
 from oms.models import FulfillmentRequest, OrderLine
 from stores.models import Facility
+
+JOB_COLUMNS = ["facility_id", "order_id", "fulfillment_request_id", "status", "outcome", "due_at", "created_at"]
+LINE_COLUMNS = ["pick_job_id", "order_line_id", "product_id", "quantity", "picked_quantity", "status", "short_reason"]
 
 
 def pick_jobs_create(*, requests: list[tuple[FulfillmentRequest, list[OrderLine]]], now: datetime) -> list[PickJob]:
@@ -22,23 +26,17 @@ def pick_jobs_create(*, requests: list[tuple[FulfillmentRequest, list[OrderLine]
     )
     # A run creates hundreds of jobs at one instant for a few facilities: the due time is the same for all.
     due_times: dict[tuple[int, bool], datetime] = {}
-    jobs = []
+    rows = []
     for request, lines in requests:
         pickup = any(line.is_pickup for line in lines)
         key = (request.facility_id, pickup)
         if key not in due_times:
             due_times[key] = pick_due_at(facility=facilities[request.facility_id], created_at=now, pickup=pickup)
-        jobs.append(PickJob(
-            facility_id=request.facility_id, order_id=request.order_id, fulfillment_request_id=request.pk,
-            due_at=due_times[key], created_at=now,
-        ))
-    PickJob.objects.bulk_create(jobs, batch_size=1000)  # PostgreSQL and SQLite ≥ 3.35 return the keys
-    PickLine.objects.bulk_create(
-        [
-            PickLine(pick_job_id=job.pk, order_line_id=line.pk, product_id=line.product_id, quantity=line.quantity)
-            for job, (_, lines) in zip(jobs, requests, strict=True)
-            for line in lines
-        ],
-        batch_size=1000,
+        rows.append((request.facility_id, request.order_id, request.pk, PickJob.Status.OPEN, "", due_times[key], now))
+    ids = rows_insert(model=PickJob, columns=JOB_COLUMNS, rows=rows, ids=True)
+    rows_insert(
+        model=PickLine, columns=LINE_COLUMNS,
+        rows=[(job_id, line.pk, line.product_id, line.quantity, 0, PickLine.Status.OPEN, "")
+              for job_id, (_, lines) in zip(ids, requests, strict=True) for line in lines],
     )
-    return jobs
+    return [PickJob(pk=pk, **dict(zip(JOB_COLUMNS, row, strict=True))) for pk, row in zip(ids, rows, strict=True)]

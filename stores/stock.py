@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from oms.db import pg_array, rows_insert
 from stores.models import InventoryAdjustment, StockLevel
 
 Reason = InventoryAdjustment.Reason
@@ -253,6 +254,41 @@ def _per_level(rows: list[tuple[int, int, int | None]]) -> dict[int, int]:
     return totals
 
 
+ADJUSTMENT_COLUMNS = ["stock_level_id", "on_hand_delta", "reserved_delta", "reason", "note", "actor_id", "source",
+                      "order_line_id", "created_at"]
+
+
+def _ledger_write_many(rows: list[tuple[int, int, int | None]], *, sign: int, reason: str, actor, source: str,
+                       now: datetime) -> None:
+    actor_id = actor.pk if actor is not None else None
+    rows_insert(
+        model=InventoryAdjustment, columns=ADJUSTMENT_COLUMNS,
+        rows=[(level_id, 0, sign * quantity, reason, "", actor_id, source[:120], line_id, now)
+              for level_id, quantity, line_id in rows],
+    )
+
+
+def stock_available_lock(*, pks: Iterable[int]) -> dict[int, int]:
+    """Lock stock rows in primary-key order and return what each has available now: {pk: units}."""
+    _require_transaction()
+    rows = _levels_lock(sorted(set(pks)))
+    return {pk: max(0, on_hand - reserved - safety) for pk, on_hand, reserved, safety in rows}
+
+
+def _levels_lock(ids: list[int]) -> list[tuple[int, int, int, int]]:
+    """Lock the rows in primary-key order in one statement: [(id, on_hand, reserved, safety_stock)]."""
+    if connection.vendor != "postgresql":  # SQLite locks the whole database for a writer: a plain read will do
+        return list(StockLevel.objects.filter(pk__in=ids).order_by("pk").values_list(
+            "pk", "on_hand", "reserved", "safety_stock"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, on_hand, reserved, safety_stock FROM stores_stocklevel WHERE id = ANY(%s::bigint[]) "
+            "ORDER BY id FOR UPDATE",
+            [pg_array(ids)],
+        )
+        return cursor.fetchall()
+
+
 def stock_reserve_many(
     *, reservations: list[tuple[int, int, int | None]], actor=None, source: str = "", now: datetime,
 ) -> set[int]:
@@ -268,7 +304,7 @@ def stock_reserve_many(
     if not totals:
         return set()
     ids = sorted(totals)
-    list(StockLevel.objects.filter(pk__in=ids).order_by("pk").select_for_update(of=("self",)).values_list("pk"))
+    _levels_lock(ids)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
@@ -279,7 +315,7 @@ def stock_reserve_many(
                  WHERE s.id = v.id AND s.on_hand - s.reserved - s.safety_stock >= v.quantity
                 RETURNING s.id
                 """,
-                [now, ids, [totals[pk] for pk in ids]],
+                [now, pg_array(ids), pg_array(totals[pk] for pk in ids)],
             )
             reserved = {row[0] for row in cursor.fetchall()}
     else:  # SQLite (the demo) has one writer at a time: one guarded update per row is enough
@@ -288,12 +324,8 @@ def stock_reserve_many(
             if StockLevel.objects.filter(pk=pk, on_hand__gte=F("reserved") + F("safety_stock") + totals[pk])
             .update(reserved=F("reserved") + totals[pk], updated_at=now)
         }
-    InventoryAdjustment.objects.bulk_create(
-        [InventoryAdjustment(stock_level_id=level_id, reserved_delta=quantity, reason=Reason.RESERVE, actor=actor,
-                             source=source[:120], order_line_id=line_id, created_at=now)
-         for level_id, quantity, line_id in reservations if level_id in reserved],
-        batch_size=1000,
-    )
+    _ledger_write_many([row for row in reservations if row[0] in reserved], sign=1, reason=Reason.RESERVE,
+                       actor=actor, source=source, now=now)
     return set(ids) - reserved
 
 
@@ -323,14 +355,9 @@ def stock_release_many(
                   FROM unnest(%s::bigint[], %s::integer[]) AS v(id, quantity)
                  WHERE s.id = v.id
                 """,
-                [now, ids, [totals[pk] for pk in ids]],
+                [now, pg_array(ids), pg_array(totals[pk] for pk in ids)],
             )
     else:
         for pk in ids:
             StockLevel.objects.filter(pk=pk).update(reserved=F("reserved") - totals[pk], updated_at=now)
-    InventoryAdjustment.objects.bulk_create(
-        [InventoryAdjustment(stock_level_id=level_id, reserved_delta=-quantity, reason=Reason.RELEASE, actor=actor,
-                             source=source[:120], order_line_id=line_id, created_at=now)
-         for level_id, quantity, line_id in releases],
-        batch_size=1000,
-    )
+    _ledger_write_many(releases, sign=-1, reason=Reason.RELEASE, actor=actor, source=source, now=now)

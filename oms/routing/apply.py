@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Count
 
 from fulfillment.jobs import pick_jobs_create
-from oms.history import record, transit
+from oms.db import pg_array, rows_insert
 from oms.models import (
     BrokeringRun,
     FulfillmentRequest,
@@ -24,12 +24,14 @@ from oms.models import (
 from oms.outbox import outbox_write
 from oms.routing.types import Decision, World
 from stores.models import Facility
-from stores.stock import stock_levels_lock, stock_reserve_many
+from stores.stock import stock_available_lock, stock_reserve_many
 
 Queue = OrderLine.Queue
 RequestStatus = FulfillmentRequest.Status
 UNFILLABLE_QUEUES = (Queue.UNFILLABLE, Queue.UNFILLABLE_HOLD)
 DEFAULT_AUTO_CANCEL_DAYS = 7
+LOG_COLUMNS = ["object_type", "object_id", "order_id", "transition", "source_state", "target_state", "actor_id",
+               "reason", "at"]
 
 
 class DecisionError(ValueError):
@@ -103,15 +105,17 @@ def decisions_apply(
         return result
 
     order_ids = [plan.order_id for plan in plans]
-    orders = Order.objects.only("pk", "name", "external_id").in_bulk(order_ids)
+    orders = {pk: (name, external_id) for pk, name, external_id in
+              Order.objects.filter(pk__in=order_ids).values_list("pk", "name", "external_id")}
     rule_days = dict(
         RoutingRule.objects.filter(pk__in={plan.decision.rule_id for plan in plans} - {None})
         .values_list("pk", "auto_cancel_days")
     )
     requests = _requests_create(plans=plans, orders=orders, world=world, now=now)
     result.request_ids = [request.pk for request in requests.values()]
-    entries = _request_entries(requests=requests.values(), actor=actor, reason=trigger_reason, now=now)
-    moved = _lines_write(plans=plans, requests=requests, rule_days=rule_days, queue=queue, actor=actor,
+    actor_id = actor.pk if actor is not None else None
+    entries = _request_entries(requests=requests.values(), actor_id=actor_id, reason=trigger_reason, now=now)
+    moved = _lines_write(plans=plans, requests=requests, rule_days=rule_days, queue=queue, actor_id=actor_id,
                          reason=trigger_reason, now=now, entries=entries)
 
     source = f"brokering run {run.pk}" if run is not None else trigger_reason
@@ -133,18 +137,16 @@ def decisions_apply(
                     jobs_for[(plan.order_id, part.facility_id)].append(part.line)
     sent = [(request, jobs_for[key]) for key, request in requests.items() if request.status == RequestStatus.PROCESSED]
     pick_jobs_create(requests=sent, now=now)
-    record(entries)
-    _queue_moves_tell(plans=plans, moved=moved, orders=orders, actor=actor, now=now)
-    RoutingDecision.objects.bulk_create(
-        [
-            RoutingDecision(
-                order_id=plan.order_id, run=run,
-                rule_id=plan.decision.rule_id if plan.decision.rule_id in rule_days else None,
-                outcome=plan.decision.outcome, details=_details(plan=plan, world=world), created_at=now,
-            )
+    rows_insert(model=TransitionLog, columns=LOG_COLUMNS, rows=entries)
+    _queue_moves_tell(plans=plans, moved=moved, orders=orders, actor_id=actor_id, now=now)
+    rows_insert(
+        model=RoutingDecision, columns=["order_id", "run_id", "rule_id", "outcome", "details", "created_at"],
+        rows=[
+            (plan.order_id, run.pk if run is not None else None,
+             plan.decision.rule_id if plan.decision.rule_id in rule_days else None,
+             plan.decision.outcome, _details(plan=plan, world=world), now)
             for plan in plans
         ],
-        batch_size=1000,
     )
     for plan in plans:
         for parts in plan.parts.values():
@@ -196,7 +198,7 @@ def _stock_conflicts(plans: list[_Plan]) -> list[_Plan]:
     level_ids = {level_id for plan in plans for level_id in plan.reservations}
     if not level_ids:
         return []
-    left = {pk: level.available for pk, level in stock_levels_lock(pks=level_ids).items()}
+    left = stock_available_lock(pks=level_ids)
     conflicted = []
     for plan in plans:
         if all(left.get(level_id, 0) >= units for level_id, units in plan.reservations.items()):
@@ -208,7 +210,7 @@ def _stock_conflicts(plans: list[_Plan]) -> list[_Plan]:
 
 
 def _requests_create(
-    *, plans: list[_Plan], orders: dict[int, Order], world: World, now: datetime
+    *, plans: list[_Plan], orders: dict[int, tuple[str, str]], world: World, now: datetime
 ) -> dict[tuple[int, int], FulfillmentRequest]:
     """One request per (order, facility), numbered on from the order's requests ever made."""
     made = dict(
@@ -228,14 +230,20 @@ def _requests_create(
             sent_at_once = not facility.fulfilled_by_wms and facility.processing_mode == Facility.Processing.AUTOMATIC
             requests[key] = FulfillmentRequest(
                 order_id=plan.order_id, facility_id=allocation.facility_id,
-                number=f"{orders[plan.order_id].name}-{number}",
+                number=f"{orders[plan.order_id][0]}-{number}",
                 status=RequestStatus.PROCESSED if sent_at_once else RequestStatus.UNPROCESSED, created_at=now,
             )
-    FulfillmentRequest.objects.bulk_create(list(requests.values()), batch_size=1000)
+    columns = ["order_id", "facility_id", "number", "status", "error", "created_at"]
+    ids = rows_insert(
+        model=FulfillmentRequest, columns=columns, ids=True,
+        rows=[(r.order_id, r.facility_id, r.number, r.status, "", now) for r in requests.values()],
+    )
+    for request, pk in zip(requests.values(), ids, strict=True):
+        request.pk = pk
     return requests
 
 
-def _request_entries(*, requests, actor, reason: str, now: datetime) -> list[TransitionLog]:
+def _request_entries(*, requests, actor_id: int | None, reason: str, now: datetime) -> list[tuple]:
     """A request sent at once was created in its final state: log the two moves it made to get there."""
     entries = []
     for request in requests:
@@ -244,17 +252,14 @@ def _request_entries(*, requests, actor, reason: str, now: datetime) -> list[Tra
                 ("process", RequestStatus.UNPROCESSED, RequestStatus.PROCESSING),
                 ("mark_sent", RequestStatus.PROCESSING, RequestStatus.PROCESSED),
             ):
-                entries.append(TransitionLog(
-                    object_type="fulfillmentrequest", object_id=request.pk, order_id=request.order_id,
-                    transition=transition, source_state=source, target_state=target, actor=actor,
-                    reason=reason, at=now,
-                ))
+                entries.append(("fulfillmentrequest", request.pk, request.order_id, transition, source, target,
+                                actor_id, reason, now))
     return entries
 
 
 def _lines_write(
     *, plans: list[_Plan], requests: dict[tuple[int, int], FulfillmentRequest], rule_days: dict[int, int],
-    queue: str, actor, reason: str, now: datetime, entries: list[TransitionLog],
+    queue: str, actor_id: int | None, reason: str, now: datetime, entries: list[tuple],
 ) -> list[_Part]:
     """Split, allocate and re-park the lines; return the parked parts that moved to another queue."""
     changed: list[OrderLine] = []
@@ -279,7 +284,9 @@ def _lines_write(
                 part.line = line
                 if part.facility_id:
                     if index == 0:
-                        entries.append(transit(line, "allocate", actor=actor, reason=reason, at=now))
+                        line.allocate()  # the state machine checks the move; the UPDATE below writes it
+                        entries.append(("orderline", line.pk, line.order_id, "allocate", OrderLine.Status.QUEUED,
+                                        OrderLine.Status.ALLOCATED, actor_id, reason, now))
                     _allocated(line, facility_id=part.facility_id,
                                request=requests[(plan.order_id, part.facility_id)])
                 else:
@@ -292,11 +299,8 @@ def _lines_write(
     for original, part in splits:
         if part.facility_id:
             # The new line was a part of its QUEUED original until now: its history starts with this move.
-            entries.append(TransitionLog(
-                object_type="orderline", object_id=part.line.pk, order_id=original.order_id, transition="allocate",
-                source_state=OrderLine.Status.QUEUED, target_state=OrderLine.Status.ALLOCATED, actor=actor,
-                reason=f"{reason} (split from line {original.pk})", at=now,
-            ))
+            entries.append(("orderline", part.line.pk, original.order_id, "allocate", OrderLine.Status.QUEUED,
+                            OrderLine.Status.ALLOCATED, actor_id, f"{reason} (split from line {original.pk})", now))
     _excluded_copy(splits=splits)
     _lines_update(changed)
     return moved
@@ -368,12 +372,13 @@ def _lines_update(lines: list[OrderLine]) -> None:
         cursor.execute(
             f"UPDATE {OrderLine._meta.db_table} AS l SET {assignments} "
             f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(columns)}) WHERE l.id = v.id",
-            [[line.pk for line in lines]] + [[getattr(line, name) for line in lines] for name in columns],
+            [pg_array(line.pk for line in lines)]
+            + [pg_array(getattr(line, name) for line in lines) for name in columns],
         )
 
 
-def _queue_moves_tell(*, plans: list[_Plan], moved: list[_Part], orders: dict[int, Order], actor,
-                      now: datetime) -> None:
+def _queue_moves_tell(*, plans: list[_Plan], moved: list[_Part], orders: dict[int, tuple[str, str]],
+                      actor_id: int | None, now: datetime) -> None:
     """One timeline note per order for the units it parked, and the shop told of unfillable lines if it wants."""
     if not moved:
         return
@@ -392,9 +397,10 @@ def _queue_moves_tell(*, plans: list[_Plan], moved: list[_Part], orders: dict[in
         for parked_queue, parts in by_queue.items():
             reason = "the pickup store cannot cover them" if parked_queue == Queue.BOPIS_REJECTED else why
             sentences.append(f"{_units_text(parts)} moved to {parked_queue}: {reason}.")
-        notes.append(OrderNote(order_id=plan.order_id, actor=actor, text=" ".join(sentences), at=now))
+        notes.append((plan.order_id, actor_id, " ".join(sentences), now))
         if settings.SHOP_NOTIFY_UNFILLABLE:
-            order = orders[plan.order_id]
+            name, external_id = orders[plan.order_id]
+            order = Order(pk=plan.order_id, name=name, external_id=external_id)
             for parked_queue, parts in by_queue.items():
                 if parked_queue not in UNFILLABLE_QUEUES:
                     continue
@@ -406,7 +412,7 @@ def _queue_moves_tell(*, plans: list[_Plan], moved: list[_Part], orders: dict[in
                                  "line": {"external_line_id": part.line.external_line_id, "sku": part.line.sku,
                                           "quantity": part.quantity}},
                     )
-    OrderNote.objects.bulk_create(notes, batch_size=1000)
+    rows_insert(model=OrderNote, columns=["order_id", "actor_id", "text", "at"], rows=notes)
 
 
 def _units_text(parts: list[_Part]) -> str:
@@ -432,7 +438,7 @@ def decision_details(*, decision: Decision, world: World) -> dict:
         "parked": [{"line_id": p.line_id, "quantity": p.quantity, "queue": p.queue} for p in decision.parked],
         "candidates": [
             {"facility_id": c.facility_id, "facility": c.code, "name": c.name, "score": c.score,
-             "ratings": dict(c.ratings), "distance_km": c.distance_km}
+             "ratings": c.ratings, "distance_km": c.distance_km}
             for c in decision.candidates
         ],
         "fences": dict(decision.fences),

@@ -4,10 +4,11 @@ import zoneinfo
 from collections import defaultdict
 from datetime import datetime, time
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 
 from fulfillment.models import PickJob
+from oms.db import pg_array
 from oms.models import Order, OrderLine, RoutingRule
 from oms.routing.geo import customer_coordinates
 from oms.routing.types import FacilityInfo, LineDemand, OrderDemand, World
@@ -75,25 +76,43 @@ def world_load(*, now: datetime, product_ids: set[int] | None = None) -> World:
 
 def world_stock_refresh(*, world: World, product_ids: set[int] | None) -> None:
     """Replace the world's stock of these products (every product when None) with what is available now."""
-    levels = StockLevel.objects.annotate(available=F("on_hand") - F("reserved") - F("safety_stock")).filter(
-        available__gt=0
-    )
     if product_ids is None:
         world.stock.clear()
         world.stock_level_ids.clear()
+    elif not product_ids:
+        return
     else:
-        if not product_ids:
-            return
-        levels = levels.filter(product_id__in=product_ids)
         for product_id in product_ids:
             world.stock[product_id] = {}
             world.stock_level_ids[product_id] = {}
     stock, level_ids = world.stock, world.stock_level_ids
-    for pk, facility_id, product_id, available in levels.values_list("pk", "facility_id", "product_id", "available"):
+    for pk, facility_id, product_id, available in _available_rows(product_ids):
         if product_id not in stock:
             stock[product_id], level_ids[product_id] = {}, {}
         stock[product_id][facility_id] = available
         level_ids[product_id][facility_id] = pk
+
+
+def _available_rows(product_ids: set[int] | None):
+    """(stock level id, facility id, product id, available units) of every row with units available."""
+    if connection.vendor == "postgresql":
+        # Hundreds of thousands of rows in a big run: a plain cursor reads them twice as fast as the ORM.
+        sql = ("SELECT id, facility_id, product_id, on_hand - reserved - safety_stock FROM stores_stocklevel "
+               "WHERE on_hand - reserved - safety_stock > 0")
+        params = []
+        if product_ids is not None:
+            sql += " AND product_id = ANY(%s::bigint[])"
+            params.append(pg_array(sorted(product_ids)))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            yield from cursor
+        return
+    levels = StockLevel.objects.annotate(available=F("on_hand") - F("reserved") - F("safety_stock")).filter(
+        available__gt=0
+    )
+    if product_ids is not None:
+        levels = levels.filter(product_id__in=product_ids)
+    yield from levels.values_list("pk", "facility_id", "product_id", "available")
 
 
 def _pick_job_counts(*, facilities: dict[int, dict], now: datetime) -> tuple[dict[int, int], dict[int, int]]:
