@@ -33,9 +33,9 @@ services:
 test: install services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## bench: benchmarks that print figures (no timed tests)
+## bench: the brokering benchmark (10k and 20k orders, three runs each) on its own database storefill_bench
 bench: install services
-	$(BIN)/python -m pytest tests/bench -s -p no:randomly $(PYTEST_ARGS)
+	scripts/bench
 
 lint: install
 	$(BIN)/ruff check .
