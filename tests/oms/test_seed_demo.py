@@ -113,8 +113,22 @@ def test_stock_ledger_reconciles_after_seeding():
     levels = list(StockLevel.objects.values_list("pk", "on_hand", "reserved"))
     assert levels
     assert [(pk, on_hand, reserved) for pk, on_hand, reserved in levels if sums.get(pk) != (on_hand, reserved)] == []
-    assert set(InventoryAdjustment.objects.values_list("reason", flat=True)) == {InventoryAdjustment.Reason.RECEIPT}
+    # Opening stock, and the reservations of the brokering run the seed ends with.
+    assert set(InventoryAdjustment.objects.values_list("reason", flat=True)) == {
+        InventoryAdjustment.Reason.RECEIPT, InventoryAdjustment.Reason.RESERVE,
+    }
     assert stock_ledger_problems() == []
+
+
+def test_seed_ends_with_approval_and_a_brokering_run_so_stores_have_work_waiting():
+    from fulfillment.models import PickJob
+    from oms.models import BrokeringRun, OrderLine
+
+    run = BrokeringRun.objects.get(queue="BROKERING")
+    assert run.status == "SUCCEEDED" and run.lines_allocated > 0.9 * run.lines_considered
+    assert not OrderLine.objects.filter(status="QUEUED", queue="BROKERING").exists()
+    stores_with_work = PickJob.objects.filter(status="OPEN").values("facility").distinct().count()
+    assert stores_with_work >= 10
 
 
 def test_every_store_has_an_associate_and_a_manager_and_ops_is_in_operations():

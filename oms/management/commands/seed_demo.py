@@ -4,7 +4,9 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from oms.approval import orders_approve_pending
 from oms.demo_data import DEMO_PASSWORD, demo_logins, demo_seed
+from oms.routing.runs import RunAlreadyActive, brokering_run
 
 
 class Command(BaseCommand):
@@ -26,6 +28,22 @@ class Command(BaseCommand):
         outcomes = ", ".join(f"{n} {outcome}" for outcome, n in sorted(summary.orders.items())) or "none"
         self.stdout.write(f"{'orders':<13} {outcomes}")
         self.stdout.write(self.style.SUCCESS(f"demo data ready in {elapsed:.1f} s"))
+
+        # End with the work the worker would do in its first minutes, so every store has pick jobs
+        # waiting as soon as the demo opens. Both steps find nothing new on a second seed.
+        approval = orders_approve_pending()
+        self.stdout.write(
+            f"approval      checked {approval.checked}, approved {approval.approved}, held {approval.held}"
+        )
+        try:
+            run = brokering_run(queue="BROKERING", trigger="seed")
+        except RunAlreadyActive:
+            self.stdout.write("brokering     already running in the worker: its run routes the approved orders")
+        else:
+            self.stdout.write(
+                f"brokering     orders {run.orders_considered}, lines {run.lines_considered}, "
+                f"allocated {run.lines_allocated}, parked {run.lines_parked}"
+            )
 
         self.stdout.write("")
         self.stdout.write(f"{'role':<16} {'username':<18} password")
