@@ -164,10 +164,12 @@ def _run_finish(*, run: BrokeringRun, status: str, at: datetime) -> None:
     run.finished_at = at
     run.heartbeat_at = at
     # Only a run still RUNNING is closed: one taken as dead meanwhile stays FAILED (and its successor RUNNING).
-    BrokeringRun.objects.filter(pk=run.pk, status=BrokeringRun.Status.RUNNING).update(
+    closed = BrokeringRun.objects.filter(pk=run.pk, status=BrokeringRun.Status.RUNNING).update(
         status=status, finished_at=at, heartbeat_at=at, errors=run.errors,
         lines_allocated=run.lines_allocated, lines_parked=run.lines_parked,
     )
+    if not closed:
+        run.refresh_from_db()
 
 
 # --- routing batches ----------------------------------------------------------------------------

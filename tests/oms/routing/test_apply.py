@@ -21,7 +21,7 @@ from oms.routing.apply import decisions_apply
 from oms.routing.load import world_load
 from oms.routing.types import Allocation, Candidate, Decision, Parked
 from stores.models import Facility, InventoryAdjustment, StockLevel
-from stores.stock import stock_adjust, stock_reserve
+from stores.stock import StockError, stock_adjust, stock_release_many, stock_reserve, stock_reserve_many
 from tests.factories import FacilityFactory, OrderFactory, OrderLineFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -239,3 +239,38 @@ def test_order_whose_stock_was_taken_meanwhile_is_undone_and_can_be_decided_agai
     assert OrderLine.objects.filter(status="ALLOCATED").count() == 3
     assert [level.reserved <= level.on_hand for level in StockLevel.objects.all()] == [True, True]
     assert stock_ledger_problems() == []
+
+
+def test_reserve_many_reserves_row_totals_and_reports_rows_that_fall_short():
+    store, product, scarce = FacilityFactory(), ProductFactory(), ProductFactory()
+    plenty, short = stock(store, product, 5), stock(store, scarce, 2)
+    lines = [queued(product=product), queued(product=product), queued(product=scarce)]
+
+    with transaction.atomic():
+        result = stock_reserve_many(
+            reservations=[(plenty.pk, 2, lines[0].pk), (plenty.pk, 3, lines[1].pk), (short.pk, 3, lines[2].pk)],
+            source="test", now=NOW,
+        )
+
+    assert result == {short.pk}
+    plenty.refresh_from_db()
+    short.refresh_from_db()
+    assert (plenty.reserved, short.reserved) == (5, 0)
+    assert sorted(InventoryAdjustment.objects.filter(reason="RESERVE").values_list("order_line_id", "reserved_delta")) \
+        == [(lines[0].pk, 2), (lines[1].pk, 3)]
+
+
+def test_release_many_gives_reservations_back_and_refuses_more_than_is_reserved():
+    store, product = FacilityFactory(), ProductFactory()
+    level = stock(store, product, 5)
+    with transaction.atomic():
+        stock_reserve_many(reservations=[(level.pk, 4, None)], now=NOW)
+
+    with pytest.raises(StockError), transaction.atomic():
+        stock_release_many(releases=[(level.pk, 3, None), (level.pk, 2, None)], now=NOW)
+    with transaction.atomic():
+        stock_release_many(releases=[(level.pk, 3, None), (level.pk, 1, None)], source="test", now=NOW)
+
+    level.refresh_from_db()
+    assert level.reserved == 0
+    assert sorted(level.adjustments.filter(reason="RELEASE").values_list("reserved_delta", flat=True)) == [-3, -1]
