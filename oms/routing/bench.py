@@ -606,10 +606,9 @@ def _check_processing_order(*, world: BenchWorld, snapshot: Snapshot, decided) -
     actual = [order_id for order_id, _ in decided]
     if actual == expected:
         return Check("orders processed in the rules' order", True)
-    at = next((i for i, (a, b) in enumerate(zip(actual, expected, strict=False)) if a != b), min(map(len, (actual,
-              expected))))
-    detail = (f"position {at}: the run took order {actual[at] if at < len(actual) else None}, "
-              f"docs/routing.md says {expected[at] if at < len(expected) else None}")
+    at = next(i for i in range(max(len(actual), len(expected))) if actual[i:i + 1] != expected[i:i + 1])
+    detail = (f"position {at}: the run took order {actual[at:at + 1]}, "
+              f"docs/routing.md says {expected[at:at + 1]}")
     return Check("orders processed in the rules' order", False, detail)
 
 
@@ -632,7 +631,7 @@ def _check_reference(*, snapshot: Snapshot, parts: dict[int, list[_Part]], decid
     stock = dict(snapshot.stock)
     facilities = {fid: dict(facility) for fid, facility in snapshot.facilities.items()}
     codes = {fid: facility["code"] for fid, facility in facilities.items()}
-    mismatches, compared = [], 0
+    mismatches, compared, kinds = [], 0, Counter()
     for order_id, _ in decided:
         found = parts[order_id]
         order = snapshot.orders.get(order_id)
@@ -645,6 +644,7 @@ def _check_reference(*, snapshot: Snapshot, parts: dict[int, list[_Part]], decid
             for line_id in reference.unmatched:
                 expected[line_id] = [("queue", QUEUE, lines[line_id]["quantity"])]
             stored = _stored_per_line(found)
+            kinds[_kind_of(found)] += 1
             if stored != expected:
                 mismatches.append(f"{order['name']}: run {_readable(stored, codes)} "
                                   f"vs reference {_readable(expected, codes)}")
@@ -659,12 +659,21 @@ def _check_reference(*, snapshot: Snapshot, parts: dict[int, list[_Part]], decid
             facilities[facility_id]["jobs_today"] += 1
             facilities[facility_id]["open_jobs"] += 1
     ok = not mismatches and compared == len(snapshot.orders)
-    detail = f"{compared} sampled orders compared"
+    detail = f"{compared} sampled orders compared (" + ", ".join(f"{n} {kind}" for kind, n in kinds.most_common()) + ")"
     if compared != len(snapshot.orders):
         detail += f" of {len(snapshot.orders)} sampled (the rest have no decision)"
     if mismatches:
         detail += f", {len(mismatches)} differ:\n    " + "\n    ".join(mismatches[:10])
     return Check("sampled orders decided as the reference decides them", ok, detail)
+
+
+def _kind_of(found: list[_Part]) -> str:
+    """What the run did with an order, in words, to show what the sample covered."""
+    if any(part.pickup_facility_id is not None for part in found):
+        return "pickup"
+    if any(part.status != OrderLine.Status.ALLOCATED for part in found):
+        return "unfillable in part" if any(p.status == OrderLine.Status.ALLOCATED for p in found) else "unfillable"
+    return "split" if len({part.facility_id for part in found}) > 1 else "whole"
 
 
 def _readable(per_line: dict[int, list], codes: dict[int, str]) -> str:
