@@ -80,7 +80,8 @@ def decisions_apply(
 ) -> ApplyResult:
     """Write the decisions of one batch in the caller's transaction.
 
-    Expects the decided lines locked (and still QUEUED in `queue`) by the caller. The stock rows are
+    Expects the orders and their decided lines locked by the caller (the lines still QUEUED in `queue`;
+    the order lock keeps request numbers `<order name>-<n>` from being taken twice). The stock rows are
     locked in primary-key order and read again: a decision whose units are no longer there (taken by
     another transaction since the world was read) is left out entirely — nothing of its order is
     written — and returned in `conflicted_order_ids` for the caller to decide again. The guarded
