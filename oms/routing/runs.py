@@ -75,14 +75,19 @@ def brokering_run(
         run.heartbeat_at = clock()
         run.save(update_fields=["orders_considered", "lines_considered", "heartbeat_at"])
         for number, start in enumerate(range(0, len(demands), batch_size), start=1):
-            with transaction.atomic():
-                routed = _batch_route(demands=demands[start:start + batch_size], world=world, rules=rules,
-                                      queue=queue, run=run, now=now, actor=actor)
-                run.lines_allocated += routed.lines_allocated
-                run.lines_parked += routed.lines_parked
-                run.errors = run.errors + routed.errors
-                if batch_hook is not None:
-                    batch_hook(run, number)
+            committed = (run.lines_allocated, run.lines_parked, run.errors)
+            try:
+                with transaction.atomic():
+                    routed = _batch_route(demands=demands[start:start + batch_size], world=world, rules=rules,
+                                          queue=queue, run=run, now=now, actor=actor)
+                    run.lines_allocated += routed.lines_allocated
+                    run.lines_parked += routed.lines_parked
+                    run.errors = run.errors + routed.errors
+                    if batch_hook is not None:
+                        batch_hook(run, number)
+            except BaseException:
+                run.lines_allocated, run.lines_parked, run.errors = committed  # the batch was rolled back
+                raise
             # After the batch commits, never inside it: a second run checking the unique index would wait
             # for a batch that holds the run row, instead of being refused at once.
             run.heartbeat_at = clock()

@@ -71,6 +71,25 @@ def test_run_works_in_batches_and_beats_after_each():
     assert BrokeringRun.objects.get(pk=run.pk).lines_allocated == 5
 
 
+def test_a_crash_inside_a_batch_leaves_its_orders_untouched_and_the_run_failed():
+    store, product = FacilityFactory(), ProductFactory()
+    stock(store, product, 10)
+    lines = [queued(product=product) for _ in range(4)]
+
+    def crash_in_second(run, number):
+        if number == 2:
+            raise ConnectionError("database went away")
+
+    with pytest.raises(ConnectionError):
+        brokering_run(queue="BROKERING", now=NOW, batch_size=2, batch_hook=crash_in_second)
+
+    run = BrokeringRun.objects.get()
+    assert (run.status, run.lines_allocated) == ("FAILED", 2)
+    assert "database went away" in run.errors[-1]["error"]
+    assert [OrderLine.objects.get(pk=line.pk).status for line in lines] == ["ALLOCATED"] * 2 + ["QUEUED"] * 2
+    assert stock_ledger_problems() == []
+
+
 def test_order_that_cannot_be_decided_is_recorded_and_the_rest_commit(monkeypatch):
     store, product = FacilityFactory(), ProductFactory()
     stock(store, product, 10)
