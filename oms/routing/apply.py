@@ -321,7 +321,7 @@ def _split_off(original: OrderLine, *, part: _Part, queue: str) -> OrderLine:
 
 def _allocated(line: OrderLine, *, facility_id: int, request: FulfillmentRequest) -> None:
     line.allocated_facility_id = facility_id
-    line.fulfillment_request = request
+    line.fulfillment_request_id = request.pk
     line.queue = ""  # an allocated line waits in no queue
     line.auto_cancel_at = None
 
