@@ -1,18 +1,31 @@
 """Creating pick jobs for fulfillment requests sent to a store, set-wise."""
 
 from datetime import datetime
+from typing import Protocol
 
 from fulfillment.due import pick_due_at
 from fulfillment.models import PickJob, PickLine
 from oms.db import rows_insert
-from oms.models import FulfillmentRequest, OrderLine
+from oms.models import FulfillmentRequest
 from stores.models import Facility
+
+
+class PickableLine(Protocol):
+    """What a pick line takes from an order line: an OrderLine, or a brokering run's plain copy of one."""
+
+    pk: int
+    product_id: int
+    quantity: int
+
+    @property
+    def is_pickup(self) -> bool: ...
+
 
 JOB_COLUMNS = ["facility_id", "order_id", "fulfillment_request_id", "status", "outcome", "due_at", "created_at"]
 LINE_COLUMNS = ["pick_job_id", "order_line_id", "product_id", "quantity", "picked_quantity", "status", "short_reason"]
 
 
-def pick_jobs_create(*, requests: list[tuple[FulfillmentRequest, list[OrderLine]]], now: datetime) -> list[PickJob]:
+def pick_jobs_create(*, requests: list[tuple[FulfillmentRequest, list[PickableLine]]], now: datetime) -> list[PickJob]:
     """One OPEN pick job per request and one pick line per order line, in a few bulk inserts.
 
     Each job is due by `pick_due_at` in its facility's opening hours (a pickup job when any of its

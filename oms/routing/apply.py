@@ -52,6 +52,42 @@ class ApplyResult:
     request_ids: list[int] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class _Line:
+    """An order line as the writer needs it: a plain copy (a run handles tens of thousands; model instances
+    cost more to build than everything else the writer does with them). Written back by _lines_update."""
+
+    pk: int | None
+    order_id: int
+    status: str
+    queue: str
+    quantity: int
+    product_id: int | None
+    queued_at: datetime | None
+    auto_cancel_at: datetime | None
+    allocated_facility_id: int | None
+    fulfillment_request_id: int | None
+    parent_id: int | None
+    external_line_id: str
+    sku: str
+    title: str
+    unit_price: object
+    kind: str
+    promise_date: object
+    pickup_store_code: str
+    pickup_facility_id: int | None
+    cancel_reason: str
+
+    @property
+    def is_pickup(self) -> bool:
+        return bool(self.pickup_store_code)
+
+
+LINE_COLUMNS = [name for name in _Line.__slots__ if name != "pk"]
+UPDATED_COLUMNS = ["status", "quantity", "allocated_facility_id", "fulfillment_request_id", "queue", "queued_at",
+                   "auto_cancel_at"]
+
+
 @dataclass
 class _Part:
     """One part of a queued line after the decision: `quantity` units to a facility or to a parking."""
@@ -59,13 +95,13 @@ class _Part:
     quantity: int
     facility_id: int | None = None
     queue: str = ""
-    line: OrderLine | None = None  # the line that carries this part once written (the original for part 0)
+    line: _Line | None = None  # the line that carries this part once written (the original for part 0)
 
 
 @dataclass
 class _Plan:
     decision: Decision
-    lines: dict[int, OrderLine]  # the decision's queued lines
+    lines: dict[int, _Line]  # the decision's queued lines
     parts: dict[int, list[_Part]]  # line id -> its parts, the original line keeping the first
     reservations: dict[int, int]  # stock level id -> units
 
@@ -96,7 +132,7 @@ def decisions_apply(
     if not decisions:
         return result
     line_ids = {part.line_id for decision in decisions for part in (*decision.allocations, *decision.parked)}
-    lines = OrderLine.objects.in_bulk(line_ids)
+    lines = {row[0]: _Line(*row) for row in OrderLine.objects.filter(pk__in=line_ids).values_list("pk", *LINE_COLUMNS)}
     plans = [_plan(decision=decision, lines=lines, world=world, queue=queue) for decision in decisions]
 
     conflicted = _stock_conflicts(plans)
@@ -158,7 +194,7 @@ def decisions_apply(
     return result
 
 
-def _plan(*, decision: Decision, lines: dict[int, OrderLine], world: World, queue: str) -> _Plan:
+def _plan(*, decision: Decision, lines: dict[int, _Line], world: World, queue: str) -> _Plan:
     parts: dict[int, list[_Part]] = defaultdict(list)
     for allocation in decision.allocations:
         if allocation.quantity > 0:
@@ -263,9 +299,9 @@ def _lines_write(
     queue: str, actor_id: int | None, reason: str, now: datetime, entries: list[tuple],
 ) -> list[_Part]:
     """Split, allocate and re-park the lines; return the parked parts that moved to another queue."""
-    changed: list[OrderLine] = []
-    new_lines: list[OrderLine] = []
-    splits: list[tuple[OrderLine, _Part]] = []  # (original, part) for every new line
+    changed: list[_Line] = []
+    new_lines: list[_Line] = []
+    splits: list[tuple[_Line, _Part]] = []  # (original, part) for every new line
     moved: list[_Part] = []
     for plan in plans:
         new_auto_cancel_at = now + timedelta(days=rule_days.get(plan.decision.rule_id, DEFAULT_AUTO_CANCEL_DAYS))
@@ -285,7 +321,8 @@ def _lines_write(
                 part.line = line
                 if part.facility_id:
                     if index == 0:
-                        line.allocate()  # the state machine checks the move; the UPDATE below writes it
+                        # QUEUED → ALLOCATED (checked in _plan), written by the UPDATE below and logged here.
+                        line.status = OrderLine.Status.ALLOCATED
                         entries.append(("orderline", line.pk, line.order_id, "allocate", OrderLine.Status.QUEUED,
                                         OrderLine.Status.ALLOCATED, actor_id, reason, now))
                     _allocated(line, facility_id=part.facility_id,
@@ -296,7 +333,10 @@ def _lines_write(
                         moved.append(part)
             if parts[0].facility_id or (original.quantity, original.queue, original.auto_cancel_at) != was:
                 changed.append(original)
-    OrderLine.objects.bulk_create(new_lines, batch_size=1000)
+    ids = rows_insert(model=OrderLine, columns=LINE_COLUMNS, ids=True,
+                      rows=[tuple(getattr(line, name) for name in LINE_COLUMNS) for line in new_lines])
+    for line, pk in zip(new_lines, ids, strict=True):
+        line.pk = pk
     for original, part in splits:
         if part.facility_id:
             # The new line was a part of its QUEUED original until now: its history starts with this move.
@@ -307,26 +347,27 @@ def _lines_write(
     return moved
 
 
-def _split_off(original: OrderLine, *, part: _Part, queue: str) -> OrderLine:
+def _split_off(original: _Line, *, part: _Part, queue: str) -> _Line:
     """A new line for a part of `original`: same shop line, product and pickup store, created in its new state."""
-    return OrderLine(
-        order_id=original.order_id, external_line_id=original.external_line_id, parent_id=original.pk,
+    return _Line(
+        pk=None, order_id=original.order_id, external_line_id=original.external_line_id, parent_id=original.pk,
         product_id=original.product_id, sku=original.sku, title=original.title, quantity=part.quantity,
         unit_price=original.unit_price, kind=original.kind, promise_date=original.promise_date,
         pickup_store_code=original.pickup_store_code, pickup_facility_id=original.pickup_facility_id,
         status=OrderLine.Status.ALLOCATED if part.facility_id else OrderLine.Status.QUEUED,
-        queue=queue, queued_at=original.queued_at,
+        queue=queue, queued_at=original.queued_at, auto_cancel_at=None, allocated_facility_id=None,
+        fulfillment_request_id=None, cancel_reason="",
     )
 
 
-def _allocated(line: OrderLine, *, facility_id: int, request: FulfillmentRequest) -> None:
+def _allocated(line: _Line, *, facility_id: int, request: FulfillmentRequest) -> None:
     line.allocated_facility_id = facility_id
     line.fulfillment_request_id = request.pk
     line.queue = ""  # an allocated line waits in no queue
     line.auto_cancel_at = None
 
 
-def _parked(line: OrderLine, *, queue: str, auto_cancel_at: datetime, now: datetime) -> None:
+def _parked(line: _Line, *, queue: str, auto_cancel_at: datetime, now: datetime) -> None:
     if line.queue != queue:
         line.queued_at = now
     line.queue = queue
@@ -334,7 +375,7 @@ def _parked(line: OrderLine, *, queue: str, auto_cancel_at: datetime, now: datet
     line.auto_cancel_at = auto_cancel_at if queue == Queue.UNFILLABLE else None
 
 
-def _excluded_copy(*, splits: list[tuple[OrderLine, _Part]]) -> None:
+def _excluded_copy(*, splits: list[tuple[_Line, _Part]]) -> None:
     """A split line keeps the facilities its original was excluded from (one query, one insert)."""
     if not splits:
         return
@@ -351,30 +392,27 @@ def _excluded_copy(*, splits: list[tuple[OrderLine, _Part]]) -> None:
     )
 
 
-LINE_FIELDS = ("status", "quantity", "allocated_facility", "fulfillment_request", "queue", "queued_at",
-               "auto_cancel_at")
-
-
-def _lines_update(lines: list[OrderLine]) -> None:
+def _lines_update(lines: list[_Line]) -> None:
     if not lines:
         return
     if connection.vendor != "postgresql":
-        OrderLine.objects.bulk_update(lines, LINE_FIELDS, batch_size=500)
+        OrderLine.objects.bulk_update(
+            [OrderLine(pk=line.pk, **{name: getattr(line, name) for name in UPDATED_COLUMNS}) for line in lines],
+            UPDATED_COLUMNS, batch_size=500,
+        )
         return
     # One UPDATE … FROM unnest(…) for the whole batch: bulk_update's CASE per field and row is far slower.
-    columns = {
-        "status": "text", "quantity": "integer", "allocated_facility_id": "bigint",
-        "fulfillment_request_id": "bigint", "queue": "text", "queued_at": "timestamptz",
-        "auto_cancel_at": "timestamptz",
-    }
-    assignments = ", ".join(f"{name} = v.{name}" for name in columns)
-    arrays = ", ".join(f"%s::{kind}[]" for kind in columns.values())
+    types = {"status": "text", "quantity": "integer", "allocated_facility_id": "bigint",
+             "fulfillment_request_id": "bigint", "queue": "text", "queued_at": "timestamptz",
+             "auto_cancel_at": "timestamptz"}
+    assignments = ", ".join(f"{name} = v.{name}" for name in UPDATED_COLUMNS)
+    arrays = ", ".join(f"%s::{types[name]}[]" for name in UPDATED_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {OrderLine._meta.db_table} AS l SET {assignments} "
-            f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(columns)}) WHERE l.id = v.id",
+            f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(UPDATED_COLUMNS)}) WHERE l.id = v.id",
             [pg_array(line.pk for line in lines)]
-            + [pg_array(getattr(line, name) for line in lines) for name in columns],
+            + [pg_array(getattr(line, name) for line in lines) for name in UPDATED_COLUMNS],
         )
 
 
