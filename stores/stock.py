@@ -226,20 +226,27 @@ def ledger_mismatches(*, open_reservations: dict[tuple[int, int], int]) -> list[
     Returns one human-readable line per mismatching row (empty when all reconcile).
     """
     totals = ledger_totals()
-    problems = []
-    levels = StockLevel.objects.select_related("facility", "product").order_by("pk")
-    for level in levels.iterator(chunk_size=2000):
-        ledger_on_hand, ledger_reserved = totals.get(level.pk, (0, 0))
-        expected_reserved = open_reservations.get((level.facility_id, level.product_id), 0)
-        where = f"stock level {level.pk} ({level.facility.code} / {level.product.sku})"
-        if level.on_hand != ledger_on_hand:
-            problems.append(f"{where}: on_hand is {level.on_hand}, the ledger says {ledger_on_hand}")
-        if level.reserved != ledger_reserved:
-            problems.append(f"{where}: reserved is {level.reserved}, the ledger says {ledger_reserved}")
-        if level.reserved != expected_reserved:
-            problems.append(f"{where}: reserved is {level.reserved}, open allocations hold {expected_reserved}")
+    found: list[tuple[int, str]] = []
+    have = set()
+    # Plain tuples, and names looked up only for the rows that disagree: a network holds hundreds of
+    # thousands of stock rows and nearly all of them reconcile.
+    rows = StockLevel.objects.order_by("pk").values_list("pk", "facility_id", "product_id", "on_hand", "reserved")
+    for pk, facility_id, product_id, on_hand, reserved in rows.iterator(chunk_size=10000):
+        have.add((facility_id, product_id))
+        ledger_on_hand, ledger_reserved = totals.get(pk, (0, 0))
+        expected_reserved = open_reservations.get((facility_id, product_id), 0)
+        if on_hand != ledger_on_hand:
+            found.append((pk, f"on_hand is {on_hand}, the ledger says {ledger_on_hand}"))
+        if reserved != ledger_reserved:
+            found.append((pk, f"reserved is {reserved}, the ledger says {ledger_reserved}"))
+        if reserved != expected_reserved:
+            found.append((pk, f"reserved is {reserved}, open allocations hold {expected_reserved}"))
+    names = {
+        level.pk: f"stock level {level.pk} ({level.facility.code} / {level.product.sku})"
+        for level in StockLevel.objects.filter(pk__in={pk for pk, _ in found}).select_related("facility", "product")
+    }
+    problems = [f"{names[pk]}: {message}" for pk, message in found]
     known = {key for key in open_reservations if open_reservations[key]}
-    have = set(StockLevel.objects.values_list("facility_id", "product_id"))
     for facility_id, product_id in sorted(known - have):
         problems.append(f"facility {facility_id} / product {product_id}: allocated lines but no stock level")
     return problems
