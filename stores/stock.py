@@ -136,23 +136,21 @@ def stock_levels_open(
     new = {(f, p): (on_hand, bin_location) for f, p, on_hand, bin_location in levels if (f, p) not in existing}
     if any(on_hand < 0 for on_hand, _ in new.values()):
         raise StockError("opening stock cannot be negative")
-    StockLevel.objects.bulk_create(
-        [StockLevel(facility_id=f, product_id=p, on_hand=on_hand, bin_location=bin_location, updated_at=now)
-         for (f, p), (on_hand, bin_location) in new.items()],
-        batch_size=1000,
+    pairs = list(new)
+    level_ids = rows_insert(
+        model=StockLevel,
+        columns=["facility_id", "product_id", "on_hand", "reserved", "safety_stock", "bin_location",
+                 "last_counted_at", "updated_at"],
+        rows=[(f, p, new[(f, p)][0], 0, 0, new[(f, p)][1], None, now) for f, p in pairs],
+        ids=True,
     )
-    # Look the rows up again: SQLite before 3.35 returns no primary keys from bulk_create.
-    level_ids = {
-        (f, p): pk
-        for pk, f, p in StockLevel.objects.filter(
-            facility_id__in={f for f, _ in new}, product_id__in={p for _, p in new}
-        ).values_list("pk", "facility_id", "product_id")
-    }
-    InventoryAdjustment.objects.bulk_create(
-        [InventoryAdjustment(stock_level_id=level_ids[key], on_hand_delta=on_hand, reason=Reason.RECEIPT,
-                             actor=actor, source=source[:120], note="opening stock", created_at=now)
-         for key, (on_hand, _) in new.items() if on_hand],
-        batch_size=1000,
+    rows_insert(
+        model=InventoryAdjustment,
+        columns=["stock_level_id", "on_hand_delta", "reserved_delta", "reason", "note", "actor_id", "source",
+                 "order_line_id", "created_at"],
+        rows=[(level_id, new[pair][0], 0, Reason.RECEIPT, "opening stock", getattr(actor, "pk", None),
+               source[:120], None, now)
+              for level_id, pair in zip(level_ids, pairs, strict=True) if new[pair][0]],
     )
     return len(new)
 
