@@ -10,6 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
+# The session's worker is named after this process, so other sessions' workers on the broker are left alone.
+WORKER_NAME = f"storefill-test-{os.getpid()}@{os.uname().nodename}"
 
 
 def _database_url_for(settings_dict: dict) -> str:
@@ -38,14 +40,14 @@ def celery_worker(django_db_setup, django_db_blocker):
     env["DJANGO_SETTINGS_MODULE"] = "oms.test_settings"
     env["DATABASE_URL"] = _database_url_for(connection.settings_dict)
     log = open(ARTIFACTS / "celery-worker.log", "ab")
-    hostname = f"storefill-test-{os.getpid()}@%h"
+    hostname = WORKER_NAME
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "oms", "worker", "--loglevel=INFO", "--concurrency=2",
          "--pool=prefork", "--without-gossip", "--without-mingle", f"--hostname={hostname}"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
-    name = hostname.replace("%h", os.uname().nodename)
+    name = WORKER_NAME
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"celery worker exited with {process.returncode}; see test-artifacts/celery-worker.log")
@@ -62,6 +64,20 @@ def celery_worker(django_db_setup, django_db_blocker):
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+
+
+def worker_idle() -> bool:
+    """No task running or prefetched on the session's worker, and none left in the broker queue."""
+    from oms.celery import app
+
+    inspect = app.control.inspect(destination=[WORKER_NAME], timeout=1)
+    active, reserved = inspect.active(), inspect.reserved()
+    if active is None or reserved is None:  # no answer in time: cannot tell yet
+        return False
+    busy = any(tasks for reply in (active, reserved) for tasks in reply.values())
+    with app.connection_for_write() as conn:
+        waiting = conn.default_channel.queue_declare(queue=app.conf.task_default_queue).message_count
+    return not busy and waiting == 0
 
 
 def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1, message: str = "condition"):

@@ -1,19 +1,15 @@
 """The scheduled approval task on the real Celery worker: it approves, and running it twice approves once."""
 
-import os
 
 import pytest
 
-from oms.celery import app
 from oms.models import Order, TransitionLog
 from oms.tasks import approve_orders
-from tests.conftest import wait_for
+from tests.conftest import wait_for, worker_idle
 from tests.factories import OrderFactory, OrderLineFactory
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
-# The conftest names its worker after this process, so other sessions' workers on the broker are left alone.
-WORKER = [f"storefill-test-{os.getpid()}@{os.uname().nodename}"]
 
 
 def ship_order(**fields) -> Order:
@@ -22,16 +18,6 @@ def ship_order(**fields) -> Order:
     return order
 
 
-def worker_idle() -> bool:
-    """No task running or prefetched on any worker, and none left in the broker queue."""
-    inspect = app.control.inspect(destination=WORKER, timeout=1)
-    active, reserved = inspect.active(), inspect.reserved()
-    if active is None or reserved is None:  # no worker answered in time: cannot tell yet
-        return False
-    busy = any(tasks for reply in (active, reserved) for tasks in reply.values())
-    with app.connection_for_write() as conn:
-        waiting = conn.default_channel.queue_declare(queue=app.conf.task_default_queue).message_count
-    return not busy and waiting == 0
 
 
 def test_approve_orders_task_approves_on_the_worker(celery_worker):

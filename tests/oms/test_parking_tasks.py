@@ -1,35 +1,21 @@
 """The parking tasks on the real Celery worker: auto-cancel of expired unfillable lines, release of waiting lines."""
 
-import os
 from datetime import timedelta
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from oms.celery import app
 from oms.models import Order, OrderLine, OutboxMessage
 from oms.tasks import cancel_expired_unfillable, release_waiting_lines
 from stores.stock import stock_adjust
-from tests.conftest import wait_for
+from tests.conftest import wait_for, worker_idle
 from tests.factories import FacilityFactory, OrderFactory, OrderLineFactory, ProductFactory
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
-# The conftest names its worker after this process, so other sessions' workers on the broker are left alone.
-WORKER = [f"storefill-test-{os.getpid()}@{os.uname().nodename}"]
 
 
-def worker_idle() -> bool:
-    """No task running or prefetched on our worker, and none left in the broker queue."""
-    inspect = app.control.inspect(destination=WORKER, timeout=1)
-    active, reserved = inspect.active(), inspect.reserved()
-    if active is None or reserved is None:  # no worker answered in time: cannot tell yet
-        return False
-    busy = any(tasks for reply in (active, reserved) for tasks in reply.values())
-    with app.connection_for_write() as conn:
-        waiting = conn.default_channel.queue_declare(queue=app.conf.task_default_queue).message_count
-    return not busy and waiting == 0
 
 
 def test_expired_unfillable_line_is_canceled_on_the_worker_and_told_once(celery_worker):

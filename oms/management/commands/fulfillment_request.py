@@ -1,8 +1,8 @@
 """Fulfillment requests by hand: preview routing, create at a chosen facility, void, regenerate, process, retry."""
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from oms.management.lookups import user_by_username
 from oms.models import FulfillmentRequest, Order, OrderLine
 from oms.routing.explain import decision_in_words
 from oms.routing.requests import (
@@ -44,7 +44,7 @@ class Command(BaseCommand):
             actions.add_parser(name, help=text).add_argument("number", help="request number, e.g. #1001-1")
 
     def handle(self, *args, **options):
-        actor = _user(options.get("user"))
+        actor = user_by_username(options.get("user"))
         action = options["action"]
         try:
             if action == "preview":
@@ -121,12 +121,3 @@ def _line_quantities(values: list[str] | None) -> dict[int, int] | None:
     # A line named without units is sent whole; the service checks the line again under its lock.
     whole = dict(OrderLine.objects.filter(pk__in=list(parsed)).values_list("pk", "quantity"))
     return {line_id: whole.get(line_id, 0) if units is None else units for line_id, units in parsed.items()}
-
-
-def _user(username: str | None):
-    if not username:
-        return None
-    try:
-        return get_user_model().objects.get(username=username)
-    except get_user_model().DoesNotExist as exc:
-        raise CommandError(f"No user {username!r}.") from exc

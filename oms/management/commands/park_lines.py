@@ -1,8 +1,8 @@
 """Move parked lines by hand: `park_lines hold` keeps unfillable lines from being auto-canceled."""
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from oms.management.lookups import user_by_username
 from oms.parkings import ParkingError, lines_move_to_hold, lines_move_to_hold_csv
 
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", metavar="USERNAME", help="who is acting (default: nobody in particular)")
 
     def handle(self, *args, **options):
-        actor = _user(options["user"])
+        actor = user_by_username(options["user"])
         try:
             if options["csv"]:
                 try:
@@ -35,12 +35,3 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         for line in report.text_lines():
             self.stdout.write(line)
-
-
-def _user(username: str | None):
-    if not username:
-        return None
-    try:
-        return get_user_model().objects.get(username=username)
-    except get_user_model().DoesNotExist as exc:
-        raise CommandError(f"No user {username!r}.") from exc

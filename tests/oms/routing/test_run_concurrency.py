@@ -1,13 +1,11 @@
 """Runs against real PostgreSQL with threads and the real worker: no overlap, no oversell, ledger reconciles."""
 
-import os
 import threading
 
 import pytest
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from oms.celery import app
 from oms.history import transit_and_save
 from oms.ledger import stock_ledger_problems
 from oms.models import BrokeringRun, OrderLine
@@ -15,12 +13,11 @@ from oms.routing.runs import RunAlreadyActive, brokering_run
 from oms.tasks import broker_queue
 from stores.models import StockLevel
 from stores.stock import stock_adjust, stock_reserve
-from tests.conftest import wait_for
+from tests.conftest import wait_for, worker_idle
 from tests.factories import FacilityFactory, OrderFactory, OrderLineFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-WORKER = [f"storefill-test-{os.getpid()}@{os.uname().nodename}"]
 
 
 def stock(facility, product, on_hand: int) -> None:
@@ -121,15 +118,6 @@ def test_two_queues_and_a_manual_allocation_racing_for_the_last_units_never_over
     assert not OrderLine.objects.filter(product=product, status="QUEUED", queue__in=["BROKERING", "REJECTED"]).exists()
 
 
-def worker_idle() -> bool:
-    inspect = app.control.inspect(destination=WORKER, timeout=1)
-    active, reserved = inspect.active(), inspect.reserved()
-    if active is None or reserved is None:
-        return False
-    busy = any(tasks for reply in (active, reserved) for tasks in reply.values())
-    with app.connection_for_write() as conn:
-        waiting = conn.default_channel.queue_declare(queue=app.conf.task_default_queue).message_count
-    return not busy and waiting == 0
 
 
 @pytest.mark.celery
