@@ -132,7 +132,9 @@ def stock_levels_open(
     """
     _require_transaction()
     now = now or timezone.now()
-    existing = set(StockLevel.objects.values_list("facility_id", "product_id"))
+    existing = set(
+        StockLevel.objects.filter(facility_id__in={f for f, _, _, _ in levels}).values_list("facility_id", "product_id")
+    )
     new = {(f, p): (on_hand, bin_location) for f, p, on_hand, bin_location in levels if (f, p) not in existing}
     if any(on_hand < 0 for on_hand, _ in new.values()):
         raise StockError("opening stock cannot be negative")
