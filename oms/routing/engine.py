@@ -3,7 +3,6 @@
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
 
 from oms.models import OrderLine, RoutingRule
 from oms.routing.geo import EARTH_RADIUS_KM, NO_COORDINATES_NOTE
@@ -37,7 +36,6 @@ UNFILLABLE, UNFILLABLE_HOLD, BOPIS_REJECTED = (OrderLine.Queue.UNFILLABLE.value,
 TOP_CANDIDATES = 5
 ALL_FENCES = frozenset(FENCE_ORDER)
 _CACHE_ATTRIBUTE = "_routing_cache"
-_JOBS_TODAY = attrgetter("jobs_today")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -89,6 +87,25 @@ def order_decide(
     if consume:
         _ledger_apply(ledger=ledger, world=world, cache=cache)
     return decision
+
+
+def decision_undo(*, decision: Decision, order: OrderDemand, world: World) -> None:
+    """Give back what a consumed decision took from `world` (stock, today's and open pick jobs).
+
+    For a decision that could not be written: the run's picture must not keep units or jobs it never used.
+    """
+    products = {line.line_id: line.product_id for line in order.lines}
+    for allocation in decision.allocations:
+        levels = world.stock.setdefault(products[allocation.line_id], {})
+        levels[allocation.facility_id] = levels.get(allocation.facility_id, 0) + allocation.quantity
+    cache = _world_cache(world)
+    for facility_id in {allocation.facility_id for allocation in decision.allocations}:
+        facility = world.facilities[facility_id]
+        if facility.fulfilled_by_wms:
+            continue
+        facility.jobs_today = max(0, facility.jobs_today - 1)
+        facility.open_jobs = max(0, facility.open_jobs - 1)
+        cache.facility_jobs_changed(facility)
 
 
 def order_sort_key(*, order: OrderDemand, rules: list[RoutingRule], queue: str) -> tuple:
@@ -190,8 +207,6 @@ class _WorldCache:
             for fid, f in self.facilities.items()
             if f.latitude is not None and f.longitude is not None
         }
-        # Only facilities with a daily capacity can fill up or have a workload below 1.
-        self.capped = [facility for facility in self.facilities.values() if facility.daily_capacity is not None]
         self._derive_jobs()
 
     def _derive_jobs(self) -> None:
@@ -201,16 +216,6 @@ class _WorldCache:
         self.workload = {fid: _workload_rating(f) for fid, f in self.facilities.items()}
         # (weight_workload, weight_priority, weight_kind, prefer) -> {facility id: their weighted sum}
         self.fixed_parts: dict[tuple, dict[int, float]] = {}
-        self.jobs_signature = self._jobs_signature()
-
-    def _jobs_signature(self) -> int:
-        # Whoever changes open jobs changes today's jobs too (a request gives or takes back one of each).
-        return sum(map(_JOBS_TODAY, self.capped))
-
-    def notice_outside_changes(self) -> None:
-        """Re-derive when someone else changed pick job counts (the run gives back an unwritten decision's)."""
-        if self._jobs_signature() != self.jobs_signature:
-            self._derive_jobs()
 
     def base(self, *, delivery: str, country: str, store_id: int | None, fences: frozenset[str]):
         """Facilities passing the facility-level fences before CAPACITY, and how many each fence removed."""
@@ -228,12 +233,12 @@ class _WorldCache:
             part = self.fixed_parts[key] = {fid: self._fixed(fid, key) for fid in self.facilities}
         return part
 
-    def facility_got_job(self, facility: FacilityInfo) -> None:
-        """The engine gave the facility one more pick job (today's and open)."""
-        if facility.daily_capacity is not None:
-            self.jobs_signature += 1
+    def facility_jobs_changed(self, facility: FacilityInfo) -> None:
+        """The facility got (or, for an unwritten decision, gave back) a pick job: today's and open."""
         if _is_full(facility):
             self.full.add(facility.id)
+        else:
+            self.full.discard(facility.id)
         self.workload[facility.id] = _workload_rating(facility)
         for key, part in self.fixed_parts.items():
             part[facility.id] = self._fixed(facility.id, key)
@@ -268,8 +273,6 @@ def _world_cache(world: World) -> _WorldCache:
     if cache is None:
         cache = _WorldCache(world)
         setattr(world, _CACHE_ATTRIBUTE, cache)
-    else:
-        cache.notice_outside_changes()
     return cache
 
 
@@ -358,7 +361,7 @@ def _ledger_apply(*, ledger: _Ledger, world: World, cache: _WorldCache) -> None:
             continue  # the warehouse picks in its own system: no pick job here
         facility.jobs_today += 1
         facility.open_jobs += 1
-        cache.facility_got_job(facility)
+        cache.facility_jobs_changed(facility)
 
 
 def _available(*, world: World, ledger: _Ledger, product_id: int, facility_id: int) -> int:

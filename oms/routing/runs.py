@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from oms.models import BrokeringRun, Order, OrderLine, RoutingRule
 from oms.routing.apply import ApplyResult, DecisionError, decisions_apply
-from oms.routing.engine import order_decide, order_sort_key
+from oms.routing.engine import decision_undo, order_decide, order_sort_key
 from oms.routing.load import default_rules, demands_load, rules_ensure_defaults, world_load, world_stock_refresh
 from oms.routing.types import Decision, OrderDemand, World
 
@@ -248,7 +248,7 @@ def _route(
         pending = [demand for demand in pending if demand.order_id in result.conflicted_order_ids]
         for decision in decisions:
             if decision.order_id in result.conflicted_order_ids:
-                _give_back(decision=decision, demand=_by_id(pending, decision.order_id), world=world)
+                decision_undo(decision=decision, order=_by_id(pending, decision.order_id), world=world)
         world_stock_refresh(world=world, product_ids=_products(pending))
     for demand in pending:
         _error(errors, demand, "its stock kept being taken by others while routing: left for the next run")
@@ -290,26 +290,13 @@ def _write(*, decisions: list[Decision], demands: list[OrderDemand], world: Worl
             demand = _by_id(demands, order_id)
             logger.exception("writing the decision for order %s failed", order_id)
             _error(errors, demand, f"{type(exc).__name__}: {exc}")
-            _give_back(decision=decision, demand=demand, world=world)
+            decision_undo(decision=decision, order=demand, world=world)
             continue
         total.conflicted_order_ids |= result.conflicted_order_ids
         total.lines_allocated += result.lines_allocated
         total.lines_parked += result.lines_parked
         total.request_ids += result.request_ids
     return total
-
-
-def _give_back(*, decision: Decision, demand: OrderDemand, world: World) -> None:
-    """Undo what an unwritten decision took from the run's picture (stock, jobs today, open jobs)."""
-    products = {line.line_id: line.product_id for line in demand.lines}
-    for allocation in decision.allocations:
-        levels = world.stock.setdefault(products[allocation.line_id], {})
-        levels[allocation.facility_id] = levels.get(allocation.facility_id, 0) + allocation.quantity
-    for facility_id in {allocation.facility_id for allocation in decision.allocations}:
-        facility = world.facilities[facility_id]
-        if not facility.fulfilled_by_wms:
-            facility.jobs_today = max(0, facility.jobs_today - 1)
-            facility.open_jobs = max(0, facility.open_jobs - 1)
 
 
 def _error(errors: list[dict] | None, demand: OrderDemand, message: str) -> None:

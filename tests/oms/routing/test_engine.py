@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from oms.models import RoutingRule
-from oms.routing.engine import order_decide, order_sort_key, rules_matching
+from oms.routing.engine import decision_undo, order_decide, order_sort_key, rules_matching
 from oms.routing.geo import NO_COORDINATES_NOTE, haversine_km
 from oms.routing.types import (
     ACTIVE_ONLINE,
@@ -458,11 +458,12 @@ def test_capacity_is_consumed_during_the_run():
 
 def test_jobs_and_stock_given_back_by_the_run_are_seen_by_the_next_order():
     picture = world(facility(1, daily_capacity=1), stock={1: {1: 1}})
-    decide(order(line(1), order_id=1), picture)
-    # The run could not write that decision: it gives back the job and reads the stock again.
-    picture.facilities[1].jobs_today -= 1
-    picture.facilities[1].open_jobs -= 1
-    picture.stock[1] = {1: 1}
+    first = order(line(1), order_id=1)
+    decision = decide(first, picture)
+    assert allocated(decide(order(line(3), order_id=3), picture)) == []  # full and out of stock now
+    # The run could not write the first decision: it gives back the job and the unit.
+    decision_undo(decision=decision, order=first, world=picture)
+    assert (picture.facilities[1].jobs_today, picture.stock[1]) == (0, {1: 1})
     assert allocated(decide(order(line(2), order_id=2), picture)) == [(2, 1, 1)]
 
 
