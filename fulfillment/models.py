@@ -6,6 +6,62 @@ from django.db.models import Q
 from django_fsm import FSMField, FSMModelMixin, transition
 
 
+class ShortPickReason(models.Model):
+    """Why an associate could not pick a line in full; operations staff edit the list."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=80)
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BoxType(models.Model):
+    """A box or mailer a store packs into: its size goes to the carrier, its own weight into the parcel's."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=80)
+    length_mm = models.PositiveIntegerField()
+    width_mm = models.PositiveIntegerField()
+    height_mm = models.PositiveIntegerField()
+    tare_weight_grams = models.PositiveIntegerField(default=0, help_text="The empty box's own weight.")
+    max_weight_grams = models.PositiveIntegerField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.length_mm // 10}×{self.width_mm // 10}×{self.height_mm // 10} cm)"
+
+
+class PickBatch(models.Model):
+    """Several pick jobs picked in one walk through the store; each job keeps its own tote."""
+
+    facility = models.ForeignKey("stores.Facility", on_delete=models.PROTECT, related_name="pick_batches")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    pickers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="pick_batches")
+    version = models.PositiveIntegerField(default=0, db_default=0)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "pick batches"
+
+    def __str__(self) -> str:
+        return f"Batch {self.pk}"
+
+
 class PickJob(FSMModelMixin, models.Model):
     class Status(models.TextChoices):
         OPEN = "OPEN"
@@ -26,6 +82,13 @@ class PickJob(FSMModelMixin, models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="pick_jobs"
+    )
+    batch = models.ForeignKey(PickBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    tote = models.CharField(max_length=16, blank=True, db_default="", help_text="Where its units go in a batch.")
+    # Optimistic concurrency: every change bumps it; a tap carrying an older version is refused.
+    version = models.PositiveIntegerField(default=0, db_default=0)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField()
@@ -70,6 +133,7 @@ class PickLine(FSMModelMixin, models.Model):
     picked_quantity = models.PositiveIntegerField(default=0)
     status = FSMField(default=Status.OPEN, choices=Status.choices, protected=True)
     short_reason = models.CharField(max_length=64, blank=True)
+    picked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["pk"]
@@ -109,10 +173,19 @@ class PackJob(FSMModelMixin, models.Model):
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    shipment = models.OneToOneField(
+        "Shipment", null=True, blank=True, on_delete=models.PROTECT, related_name="pack_job"
+    )
+    version = models.PositiveIntegerField(default=0, db_default=0)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["pk"]
+        indexes = [models.Index(fields=["facility", "status"])]
 
     def __str__(self) -> str:
         return f"Pack job {self.pk}"
@@ -145,7 +218,9 @@ class Shipment(FSMModelMixin, models.Model):
         "oms.FulfillmentRequest", on_delete=models.PROTECT, related_name="shipments"
     )
     status = FSMField(default=Status.OPEN, choices=Status.choices, protected=True, db_index=True)
-    carrier = models.CharField(max_length=40, blank=True)
+    carrier = models.CharField(max_length=40, blank=True, help_text="Carrier code (fulfillment.carriers).")
+    service = models.CharField(max_length=40, blank=True, help_text="The carrier's service code, e.g. GROUND.")
+    return_tracking_number = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField()
     shipped_at = models.DateTimeField(null=True, blank=True)
 
@@ -181,14 +256,25 @@ class Parcel(FSMModelMixin, models.Model):
 
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="parcels")
     status = FSMField(default=Status.OPEN, choices=Status.choices, protected=True)
-    box_type = models.CharField(max_length=40, blank=True)
+    box_type = models.ForeignKey(BoxType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     weight_grams = models.PositiveIntegerField(default=0)
+    carrier = models.CharField(max_length=40, blank=True)
     tracking_number = models.CharField(max_length=64, blank=True)
     tracking_url = models.URLField(blank=True)
+    # A carrier that renders its own label hands us the PDF; the built-in carrier's is drawn on demand.
+    label_pdf = models.BinaryField(null=True, blank=True)
+    voided_tracking_numbers = models.JSONField(default=list, blank=True)
+    labeled_at = models.DateTimeField(null=True, blank=True)
+    handed_over_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tracking_number"], condition=~Q(tracking_number=""), name="one_parcel_per_tracking_number"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Parcel {self.tracking_number or self.pk}"
@@ -210,6 +296,34 @@ class Parcel(FSMModelMixin, models.Model):
         pass
 
 
+class ParcelItem(models.Model):
+    """Units of one order line packed into one parcel."""
+
+    parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, related_name="items")
+    order_line = models.ForeignKey("oms.OrderLine", on_delete=models.PROTECT, related_name="parcel_items")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["parcel", "order_line"], name="one_item_per_line_per_parcel"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="parcel_item_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × line {self.order_line_id}"
+
+
+class CarrierSerial(models.Model):
+    """The last serial a carrier adapter issued (the built-in carrier numbers its tracking numbers from it)."""
+
+    carrier = models.CharField(max_length=40, unique=True)
+    last = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.carrier}: {self.last}"
+
+
 class HandoverJob(FSMModelMixin, models.Model):
     class Status(models.TextChoices):
         OPEN = "OPEN"
@@ -229,8 +343,12 @@ class HandoverJob(FSMModelMixin, models.Model):
     order = models.ForeignKey("oms.Order", on_delete=models.CASCADE, related_name="handover_jobs")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     shipment = models.ForeignKey(Shipment, null=True, blank=True, on_delete=models.PROTECT, related_name="handovers")
+    carrier = models.CharField(max_length=40, blank=True, help_text="For carrier handovers: who collects.")
     status = FSMField(default=Status.OPEN, choices=Status.choices, protected=True, db_index=True)
     cancel_reason = models.CharField(max_length=20, choices=CancelReason.choices, blank=True)
+    handed_over_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField()
     handed_over_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,0 +1,85 @@
+"""The carrier adapter interface: one class per carrier (rate, create label, void label, tracking URL).
+
+Adapters are plain classes without database access: the packing services (fulfillment.packing) call
+them inside their own transactions and store what they return on the Parcel. A carrier that draws
+its own label returns the PDF in `LabelResult.label_pdf`; one that does not (the built-in offline
+carrier) returns None and Storefill draws the label itself (fulfillment.documents).
+"""
+
+from dataclasses import dataclass, field
+
+
+class CarrierError(Exception):
+    """The carrier refused or could not be reached; the message is shown to the associate."""
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    address1: str
+    city: str
+    postal_code: str
+    country: str
+    address2: str = ""
+    province: str = ""
+    phone: str = ""
+    company: str = ""
+
+
+@dataclass(frozen=True)
+class ParcelSpec:
+    """What the carrier needs to know about one parcel."""
+
+    weight_grams: int
+    length_mm: int = 0
+    width_mm: int = 0
+    height_mm: int = 0
+
+
+@dataclass(frozen=True)
+class LabelRequest:
+    sender: Address
+    recipient: Address
+    parcel: ParcelSpec
+    service: str
+    reference: str = ""  # shown on the label, e.g. the order name
+    is_return: bool = False
+
+
+@dataclass(frozen=True)
+class Rate:
+    service: str
+    name: str
+    amount: str  # decimal as text, e.g. "7.40"
+    currency: str
+    days: int | None = None
+
+
+@dataclass(frozen=True)
+class LabelResult:
+    tracking_number: str
+    tracking_url: str
+    service: str
+    label_pdf: bytes | None = None  # None: Storefill draws the label
+    extra: dict = field(default_factory=dict)
+
+
+class Carrier:
+    """Base class of every carrier adapter."""
+
+    code: str = ""
+    name: str = ""
+    # (service code, display name), the first is the default
+    services: tuple[tuple[str, str], ...] = ()
+
+    def rate(self, request: LabelRequest) -> list[Rate]:
+        raise NotImplementedError
+
+    def create_label(self, request: LabelRequest) -> LabelResult:
+        raise NotImplementedError
+
+    def void_label(self, tracking_number: str) -> None:
+        raise NotImplementedError
+
+    def tracking_url(self, tracking_number: str) -> str:
+        raise NotImplementedError
