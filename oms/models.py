@@ -296,12 +296,16 @@ class TransitionLog(models.Model):
     # bulk writes need no lookups and rows stay valid however content types are renumbered.
     object_type = models.CharField(max_length=40)
     object_id = models.PositiveBigIntegerField()
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="history")
+    # No database constraint on the log's foreign keys (the ORM still cascades / sets null): a brokering run
+    # appends tens of thousands of rows, and the deferred checks at commit cost more than writing them.
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="history",
+                              db_constraint=False)
     transition = models.CharField(max_length=48)
     source_state = models.CharField(max_length=24)
     target_state = models.CharField(max_length=24)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_constraint=False,
     )
     reason = models.TextField(blank=True)
     at = models.DateTimeField()

@@ -170,12 +170,17 @@ class InventoryAdjustment(models.Model):
     reserved_delta = models.IntegerField(default=0)
     reason = models.CharField(max_length=16, choices=Reason.choices)
     note = models.CharField(max_length=200, blank=True, help_text="e.g. the rejection reason code.")
+    # No database constraint on actor and order_line (the ORM still sets them null): the ledger is append-only,
+    # a brokering run writes tens of thousands of entries, and the deferred checks at commit cost more than the
+    # writes. stock_level keeps its constraint: the ledger must never lose the row it accounts for.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_constraint=False,
     )
     source = models.CharField(max_length=120, blank=True, help_text="What caused it: a line, a feed file, a command.")
     order_line = models.ForeignKey(
-        "oms.OrderLine", null=True, blank=True, on_delete=models.SET_NULL, related_name="stock_adjustments"
+        "oms.OrderLine", null=True, blank=True, on_delete=models.SET_NULL, related_name="stock_adjustments",
+        db_constraint=False,
     )
     created_at = models.DateTimeField(db_index=True)
 
