@@ -1,12 +1,14 @@
 """Reads for the store's pages: what the facility has to do now."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.shortcuts import get_object_or_404
 
-from fulfillment.models import HandoverJob, PickJob
-from stores.models import Facility
+from fulfillment.models import HandoverJob, PackJob, PickBatch, PickJob, PickLine
+from stores.models import Facility, StockLevel
 
 
 @dataclass
@@ -16,6 +18,7 @@ class StoreOverview:
     overdue_pick_jobs: int
     ready_for_customer: int
     ready_for_carrier: int
+    open_pack_jobs: int = 0
 
 
 def store_overview(*, facility: Facility, now: datetime) -> StoreOverview:
@@ -28,10 +31,115 @@ def store_overview(*, facility: Facility, now: datetime) -> StoreOverview:
         customer=Count("pk", filter=Q(channel=HandoverJob.Channel.CUSTOMER)),
         carrier=Count("pk", filter=Q(channel=HandoverJob.Channel.CARRIER)),
     )
+    packs = PackJob.objects.filter(
+        facility=facility, status__in=[PackJob.Status.OPEN, PackJob.Status.IN_PROGRESS]
+    ).count()
     return StoreOverview(
+        open_pack_jobs=packs,
         open_pick_jobs=picks["open"],
         in_progress_pick_jobs=picks["in_progress"],
         overdue_pick_jobs=picks["overdue"],
         ready_for_customer=handovers["customer"],
         ready_for_carrier=handovers["carrier"],
+    )
+
+
+# --- picking -------------------------------------------------------------------------------------
+
+# A job due within this long is shown as at risk.
+AT_RISK = timedelta(hours=1)
+
+PICK_TABS = {
+    "open": ("To pick", [PickJob.Status.OPEN]),
+    "in_progress": ("In progress", [PickJob.Status.IN_PROGRESS]),
+}
+
+
+@dataclass
+class QueueJob:
+    job: PickJob
+    lines: int
+    units: int
+    picked: int
+    pickup: bool
+    urgency: str  # "overdue", "at-risk" or ""
+
+
+def pick_queue(*, facility: Facility, tab: str, now: datetime) -> tuple[list[QueueJob], dict[str, int]]:
+    """The facility's pick jobs of one tab, earliest due first, and the count of every tab (two queries)."""
+    _, statuses = PICK_TABS[tab]
+    counts = PickJob.objects.filter(facility=facility).aggregate(
+        **{name: Count("pk", filter=Q(status__in=states)) for name, (_, states) in PICK_TABS.items()},
+        overdue=Count("pk", filter=Q(status__in=[PickJob.Status.OPEN, PickJob.Status.IN_PROGRESS], due_at__lt=now)),
+    )
+    jobs = (
+        PickJob.objects.filter(facility=facility, status__in=statuses)
+        .select_related("order", "assigned_to", "batch")
+        .annotate(
+            line_count=Count("lines", filter=~Q(lines__status=PickLine.Status.CANCELED)),
+            units=Sum("lines__quantity", filter=~Q(lines__status=PickLine.Status.CANCELED)),
+            picked=Sum("lines__picked_quantity"),
+            pickup_lines=Count("lines", filter=~Q(lines__order_line__pickup_store_code="")),
+        )
+        .order_by(F("due_at").asc(nulls_last=True), "pk")
+    )
+    rows = [
+        QueueJob(job=job, lines=job.line_count, units=job.units or 0, picked=job.picked or 0,
+                 pickup=bool(job.pickup_lines), urgency=urgency(job.due_at, now))
+        for job in jobs
+    ]
+    return rows, counts
+
+
+def urgency(due_at: datetime | None, now: datetime) -> str:
+    if due_at is None:
+        return ""
+    if due_at < now:
+        return "overdue"
+    if due_at < now + AT_RISK:
+        return "at-risk"
+    return ""
+
+
+def _bin_location():
+    return Subquery(
+        StockLevel.objects.filter(facility_id=OuterRef("pick_job__facility_id"), product_id=OuterRef("product_id"))
+        .values("bin_location")[:1]
+    )
+
+
+def pick_lines_for(*, jobs) -> list[PickLine]:
+    """The lines of the given jobs with product and bin location, in walking order (bin, then job)."""
+    lines = list(
+        PickLine.objects.filter(pick_job__in=jobs).exclude(status=PickLine.Status.CANCELED)
+        .select_related("product", "order_line", "pick_job__order")
+        .annotate(bin_location=_bin_location())
+    )
+    lines.sort(key=lambda line: (line.bin_location or "~", line.product.sku, line.pick_job_id, line.pk))
+    return lines
+
+
+def pick_job_detail(*, facility: Facility, job_id: int) -> PickJob:
+    """One job of the facility with who works on it (404 for another store's job)."""
+    return get_object_or_404(
+        PickJob.objects.select_related("order", "assigned_to", "changed_by", "batch", "fulfillment_request"),
+        pk=job_id, facility=facility,
+    )
+
+
+def store_associates(*, facility: Facility):
+    """Who can be given a pick job or put into a batch: everyone working in the store."""
+    return (get_user_model().objects.filter(memberships__facility=facility, is_active=True)
+            .order_by("first_name", "username"))
+
+
+def open_jobs_for_batching(*, facility: Facility, now: datetime) -> list[QueueJob]:
+    rows, _ = pick_queue(facility=facility, tab="open", now=now)
+    return [row for row in rows if row.job.batch_id is None]
+
+
+def batch_detail(*, facility: Facility, batch_id: int) -> PickBatch:
+    return get_object_or_404(
+        PickBatch.objects.select_related("changed_by", "created_by").prefetch_related("pickers"),
+        pk=batch_id, facility=facility,
     )

@@ -9,4 +9,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("webhooks/shopify/", include("oms.webhooks")),
+    path("", include("fulfillment.urls")),
 ]

@@ -1,0 +1,458 @@
+"""Picking: starting, scanning, tapping, short picks, pause, reassignment and batches of pick jobs.
+
+Every action an associate can trigger follows the check/do split: `_job_lock` takes the row lock
+and checks facility, version and who may act; the `pick_*` function then performs the write and logs
+every transition. A tap carries the job's version as the associate saw it: if someone else changed
+the job meanwhile the tap is refused (HTTP 409 on the page), so two associates never pick twice.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from fulfillment.models import HandoverJob, PickBatch, PickJob, PickLine, ShortPickReason
+from fulfillment.packing import pack_job_create
+from oms.history import record, transit
+from oms.lines import order_line_requeue, rejected_queue_for, request_acknowledge, request_cancel_if_empty
+from oms.models import OrderLine, TransitionLog
+from stores.models import InventoryAdjustment, StoreMembership
+from stores.stock import stock_adjust
+
+JobStatus = PickJob.Status
+LineStatus = PickLine.Status
+
+
+class PickError(Exception):
+    """A refusal the associate sees where they are looking; `status` is the HTTP status of the page."""
+
+    status = 422
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class StaleVersion(PickError):
+    status = 409
+
+
+@dataclass
+class PickResult:
+    """What a scan or tap did, for the message on the tablet."""
+
+    job: PickJob
+    line: PickLine | None
+    message: str
+    job_closed: bool = False
+
+
+# --- locks and checks ----------------------------------------------------------------------------
+
+def _name(user) -> str:
+    if user is None:
+        return "someone else"
+    return user.get_full_name() or user.get_username()
+
+
+def _job_lock(*, job_id: int, facility_id: int, version: int | None) -> PickJob:
+    """Lock the job (a job of another facility does not exist for this user) and check its version."""
+    job = (PickJob.objects.select_for_update(of=("self",))
+           .select_related("changed_by", "assigned_to", "order", "facility")
+           .filter(pk=job_id, facility_id=facility_id).first())
+    if job is None:
+        raise PickError("This pick job does not exist in this store.", status=404)
+    if version is not None and job.version != version:
+        raise StaleVersion(f"This job was changed by {_name(job.changed_by)} — reload to see what changed.")
+    return job
+
+
+def _batch_lock(*, batch_id: int, facility_id: int, version: int | None) -> PickBatch:
+    batch = (PickBatch.objects.select_for_update(of=("self",)).select_related("changed_by")
+             .filter(pk=batch_id, facility_id=facility_id).first())
+    if batch is None:
+        raise PickError("This batch does not exist in this store.", status=404)
+    if version is not None and batch.version != version:
+        raise StaleVersion(f"This batch was changed by {_name(batch.changed_by)} — reload to see what changed.")
+    return batch
+
+
+def _touch(job: PickJob, actor, fields: list[str]) -> None:
+    job.version += 1
+    job.changed_by = actor
+    job.save(update_fields=[*fields, "version", "changed_by"])
+    if job.batch_id:
+        PickBatch.objects.filter(pk=job.batch_id).update(version=F("version") + 1, changed_by=actor)
+
+
+def _is_manager(actor, facility_id: int) -> bool:
+    return StoreMembership.objects.filter(
+        user=actor, facility_id=facility_id, role=StoreMembership.Role.MANAGER
+    ).exists()
+
+
+def _check_picker(job: PickJob, actor) -> None:
+    """Only the associate the job belongs to picks in it (a manager may step in)."""
+    if job.status != JobStatus.IN_PROGRESS:
+        raise PickError("Start the job before picking." if job.status == JobStatus.OPEN
+                        else f"This job is {job.get_status_display().lower()}: nothing more to pick.")
+    if job.assigned_to_id not in (None, actor.pk) and not _is_manager(actor, job.facility_id):
+        raise PickError(f"{_name(job.assigned_to)} is picking this job.")
+
+
+# --- single jobs ---------------------------------------------------------------------------------
+
+def pick_job_start(
+    *, job_id: int, facility_id: int, actor, version: int | None, now: datetime | None = None
+) -> PickJob:
+    """OPEN → IN_PROGRESS: the job becomes the associate's; its request is acknowledged on the first start."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        job = _job_lock(job_id=job_id, facility_id=facility_id, version=version)
+        if job.status != JobStatus.OPEN:
+            raise PickError(f"This job is {job.get_status_display().lower()}, it cannot be started.")
+        if job.assigned_to_id not in (None, actor.pk) and not _is_manager(actor, facility_id):
+            raise PickError(f"This job is assigned to {_name(job.assigned_to)}.")
+        entries = [transit(job, "start", actor=actor, reason="started picking", at=now)]
+        job.assigned_to = actor
+        job.started_at = job.started_at or now
+        _touch(job, actor, ["status", "assigned_to", "started_at"])
+        entries += request_acknowledge(request_id=job.fulfillment_request_id, actor=actor, now=now,
+                                       reason="the store started picking")
+        record(entries)
+    return job
+
+
+def pick_job_pause(
+    *, job_id: int, facility_id: int, actor, version: int | None, now: datetime | None = None
+) -> PickJob:
+    """IN_PROGRESS → OPEN, free for anyone to resume; the picks made stay recorded."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        job = _job_lock(job_id=job_id, facility_id=facility_id, version=version)
+        if job.batch_id:
+            raise PickError("This job is picked in a batch: pause the batch instead.")
+        _check_picker(job, actor)
+        entry = transit(job, "pause", actor=actor, reason="paused", at=now)
+        job.assigned_to = None
+        _touch(job, actor, ["status", "assigned_to"])
+        entry.save()
+    return job
+
+
+def pick_job_reassign(
+    *, job_id: int, facility_id: int, actor, to_user_id: int, version: int | None, now: datetime | None = None
+) -> PickJob:
+    """A manager gives the job to another associate of the store (picks made stay)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not _is_manager(actor, facility_id):
+            raise PickError("Only a store manager can reassign a pick job.", status=403)
+        job = _job_lock(job_id=job_id, facility_id=facility_id, version=version)
+        if job.status not in (JobStatus.OPEN, JobStatus.IN_PROGRESS):
+            raise PickError(f"This job is {job.get_status_display().lower()}: nothing to reassign.")
+        to_user = get_user_model().objects.filter(pk=to_user_id, memberships__facility_id=facility_id).first()
+        if to_user is None:
+            raise PickError("Choose an associate of this store.")
+        previous = job.assigned_to
+        job.assigned_to = to_user
+        _touch(job, actor, ["assigned_to"])
+        TransitionLog.objects.create(
+            object_type="pickjob", object_id=job.pk, order_id=job.order_id, transition="reassign",
+            source_state=job.status, target_state=job.status, actor=actor, at=now,
+            reason=f"assigned to {_name(to_user)}" + (f" (was {_name(previous)})" if previous else ""),
+        )
+    return job
+
+
+def pick_job_scan(
+    *, job_id: int, facility_id: int, actor, version: int | None, code: str, now: datetime | None = None
+) -> PickResult:
+    """One unit confirmed by its barcode (or SKU): the first open line of that product gets it."""
+    now = now or timezone.now()
+    code = (code or "").strip()
+    if not code:
+        raise PickError("Scan a barcode or type it and press Enter.")
+    with transaction.atomic():
+        job = _job_lock(job_id=job_id, facility_id=facility_id, version=version)
+        _check_picker(job, actor)
+        lines = _lines_lock(Q(pick_job=job))
+        line = _line_for_code(lines, code)
+        return _unit_pick(job=job, line=line, actor=actor, quantity=1, now=now)
+
+
+def pick_line_tap(
+    *, job_id: int, facility_id: int, actor, version: int | None, line_id: int, quantity: int = 1,
+    now: datetime | None = None,
+) -> PickResult:
+    """Units confirmed by tapping the line (`quantity` units; never more than ordered)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        job = _job_lock(job_id=job_id, facility_id=facility_id, version=version)
+        _check_picker(job, actor)
+        line = _line_get(_lines_lock(Q(pick_job=job)), line_id)
+        return _unit_pick(job=job, line=line, actor=actor, quantity=quantity, now=now)
+
+
+def pick_line_short(
+    *, job_id: int, facility_id: int, actor, version: int | None, line_id: int, reason_code: str,
+    now: datetime | None = None,
+) -> PickResult:
+    """The associate cannot complete the line: it closes with what was picked, the rest leaves the store.
+
+    The missing units split off the order line, their reservation is released and on hand drops by
+    them (they are not there: a SHORT_PICK entry in the ledger); they wait in REJECTED with this store
+    excluded (BOPIS_REJECTED for a pickup line) until routing sends them elsewhere.
+    """
+    now = now or timezone.now()
+    reason = ShortPickReason.objects.filter(code=reason_code, is_active=True).first()
+    if reason is None:
+        raise PickError("Choose why the line cannot be picked.")
+    with transaction.atomic():
+        job = _job_lock(job_id=job_id, facility_id=facility_id, version=version)
+        _check_picker(job, actor)
+        line = _line_get(_lines_lock(Q(pick_job=job)), line_id)
+        entries = _line_short(job=job, line=line, reason=reason, actor=actor, now=now)
+        closed, close_entries = _job_close_if_done(job=job, actor=actor, now=now)
+        _touch(job, actor, ["status", "outcome", "closed_at"] if closed else [])
+        record(entries + close_entries)
+        missing = line.quantity - line.picked_quantity
+        return PickResult(job=job, line=line, job_closed=closed,
+                          message=f"{line.product.sku}: {missing} missing, sent to another location.")
+
+
+# --- batches -------------------------------------------------------------------------------------
+
+def pick_batch_create(
+    *, facility_id: int, job_ids: list[int], picker_ids: list[int], actor, now: datetime | None = None
+) -> PickBatch:
+    """Several open jobs picked in one walk: each gets a tote (T1, T2, … by due time) and starts at once."""
+    now = now or timezone.now()
+    job_ids = sorted(set(job_ids))
+    if len(job_ids) < 2:
+        raise PickError("Choose at least two pick jobs for a batch.")
+    User = get_user_model()
+    pickers = list(User.objects.filter(pk__in=set(picker_ids) | {actor.pk}, memberships__facility_id=facility_id)
+                   .order_by("pk"))
+    if not any(p.pk in set(picker_ids) for p in pickers) and picker_ids:
+        raise PickError("Choose pickers who work in this store.")
+    with transaction.atomic():
+        jobs = list(PickJob.objects.select_for_update(of=("self",)).filter(pk__in=job_ids, facility_id=facility_id)
+                    .order_by("pk"))
+        if len(jobs) != len(job_ids):
+            raise PickError("Some of the chosen jobs are not in this store any more — reload.", status=409)
+        busy = [job for job in jobs if job.status != JobStatus.OPEN or job.batch_id]
+        if busy:
+            raise PickError(f"{len(busy)} of the chosen jobs were started or batched meanwhile — reload.",
+                            status=409)
+        batch = PickBatch.objects.create(facility_id=facility_id, created_by=actor, created_at=now, changed_by=actor)
+        batch.pickers.set(pickers)
+        entries = []
+        first = next((p for p in pickers if p.pk in set(picker_ids)), actor)
+        for number, job in enumerate(sorted(jobs, key=lambda j: (j.due_at or now, j.pk)), start=1):
+            entries.append(transit(job, "start", actor=actor, reason=f"batch {batch.pk}, tote T{number}", at=now))
+            job.batch = batch
+            job.tote = f"T{number}"
+            job.assigned_to = first
+            job.started_at = job.started_at or now
+            job.version += 1
+            job.changed_by = actor
+            job.save(update_fields=["status", "batch", "tote", "assigned_to", "started_at", "version", "changed_by"])
+            entries += request_acknowledge(request_id=job.fulfillment_request_id, actor=actor, now=now,
+                                           reason="the store started picking")
+        record(entries)
+    return batch
+
+
+def _batch_check_picker(batch: PickBatch, actor) -> None:
+    if batch.closed_at:
+        raise PickError("This batch is finished: nothing more to pick.")
+    if not batch.pickers.filter(pk=actor.pk).exists() and not _is_manager(actor, batch.facility_id):
+        raise PickError("You are not a picker of this batch.")
+
+
+def _batch_jobs_lock(batch: PickBatch) -> dict[int, PickJob]:
+    return {job.pk: job for job in PickJob.objects.select_for_update(of=("self",)).select_related("order", "facility")
+            .filter(batch=batch, status=JobStatus.IN_PROGRESS).order_by("pk")}
+
+
+def pick_batch_scan(
+    *, batch_id: int, facility_id: int, actor, version: int | None, code: str, now: datetime | None = None
+) -> PickResult:
+    """One unit scanned anywhere in the batch: it goes to the earliest-due job that still needs it."""
+    now = now or timezone.now()
+    code = (code or "").strip()
+    if not code:
+        raise PickError("Scan a barcode or type it and press Enter.")
+    with transaction.atomic():
+        batch = _batch_lock(batch_id=batch_id, facility_id=facility_id, version=version)
+        _batch_check_picker(batch, actor)
+        jobs = _batch_jobs_lock(batch)
+        lines = _lines_lock(Q(pick_job__in=list(jobs)))
+        lines.sort(key=lambda line: (tote_number(jobs[line.pick_job_id]), line.pk))
+        line = _line_for_code(lines, code)
+        return _batch_unit_pick(batch=batch, job=jobs[line.pick_job_id], line=line, actor=actor, quantity=1, now=now)
+
+
+def pick_batch_tap(
+    *, batch_id: int, facility_id: int, actor, version: int | None, line_id: int, quantity: int = 1,
+    now: datetime | None = None,
+) -> PickResult:
+    now = now or timezone.now()
+    with transaction.atomic():
+        batch = _batch_lock(batch_id=batch_id, facility_id=facility_id, version=version)
+        _batch_check_picker(batch, actor)
+        jobs = _batch_jobs_lock(batch)
+        line = _line_get(_lines_lock(Q(pick_job__in=list(jobs))), line_id)
+        return _batch_unit_pick(batch=batch, job=jobs[line.pick_job_id], line=line, actor=actor, quantity=quantity,
+                                now=now)
+
+
+def pick_batch_short(
+    *, batch_id: int, facility_id: int, actor, version: int | None, line_id: int, reason_code: str,
+    now: datetime | None = None,
+) -> PickResult:
+    now = now or timezone.now()
+    reason = ShortPickReason.objects.filter(code=reason_code, is_active=True).first()
+    if reason is None:
+        raise PickError("Choose why the line cannot be picked.")
+    with transaction.atomic():
+        batch = _batch_lock(batch_id=batch_id, facility_id=facility_id, version=version)
+        _batch_check_picker(batch, actor)
+        jobs = _batch_jobs_lock(batch)
+        line = _line_get(_lines_lock(Q(pick_job__in=list(jobs))), line_id)
+        job = jobs[line.pick_job_id]
+        entries = _line_short(job=job, line=line, reason=reason, actor=actor, now=now)
+        closed, close_entries = _job_close_if_done(job=job, actor=actor, now=now)
+        _touch(job, actor, ["status", "outcome", "closed_at"] if closed else [])
+        record(entries + close_entries)
+        _batch_close_if_done(batch, actor=actor, now=now)
+        missing = line.quantity - line.picked_quantity
+        return PickResult(job=job, line=line, job_closed=closed,
+                          message=f"{line.product.sku} (tote {job.tote}): {missing} missing, sent to another location.")
+
+
+def _batch_unit_pick(*, batch: PickBatch, job: PickJob, line: PickLine, actor, quantity: int,
+                     now: datetime) -> PickResult:
+    result = _unit_pick(job=job, line=line, actor=actor, quantity=quantity, now=now)
+    result.message = f"Tote {job.tote} · {job.order.name}: {result.message}"
+    _batch_close_if_done(batch, actor=actor, now=now)
+    return result
+
+
+def _batch_close_if_done(batch: PickBatch, *, actor, now: datetime) -> None:
+    if not PickJob.objects.filter(batch=batch, status=JobStatus.IN_PROGRESS).exists():
+        batch.closed_at = now
+    batch.version += 1
+    batch.changed_by = actor
+    batch.save(update_fields=["closed_at", "version", "changed_by"])
+
+
+# --- shared steps --------------------------------------------------------------------------------
+
+def _lines_lock(where: Q) -> list[PickLine]:
+    return list(PickLine.objects.select_for_update(of=("self",)).select_related("product", "order_line")
+                .filter(where).order_by("pk"))
+
+
+def _line_get(lines: list[PickLine], line_id: int) -> PickLine:
+    line = next((line for line in lines if line.pk == line_id), None)
+    if line is None:
+        raise PickError("This line is not part of the job.", status=404)
+    return line
+
+
+def _line_for_code(lines: list[PickLine], code: str) -> PickLine:
+    matching = [line for line in lines
+                if code == line.product.barcode or code.casefold() == line.product.sku.casefold()]
+    if not matching:
+        raise PickError(f"Wrong item: {code} is not in this job. Put it back and scan the item shown.")
+    line = next((line for line in matching if line.status == LineStatus.OPEN), None)
+    if line is None:
+        done = matching[0]
+        raise PickError(f"All {done.quantity} × {done.product.sku} are already picked — do not take more.")
+    return line
+
+
+def _unit_pick(*, job: PickJob, line: PickLine, actor, quantity: int, now: datetime) -> PickResult:
+    if line.status != LineStatus.OPEN:
+        raise PickError(f"{line.product.sku} is already {line.get_status_display().lower()}.")
+    left = line.quantity - line.picked_quantity
+    if quantity < 1 or quantity > left:
+        raise PickError(f"Only {left} more × {line.product.sku} to pick — do not take more.")
+    line.picked_quantity += quantity
+    entries = []
+    if line.picked_quantity == line.quantity:
+        entries.append(transit(line, "pick", actor=actor, reason="all units picked", at=now, order_id=job.order_id))
+        line.picked_at = now
+    line.save(update_fields=["picked_quantity", "status", "picked_at"])
+    closed, close_entries = _job_close_if_done(job=job, actor=actor, now=now)
+    _touch(job, actor, ["status", "outcome", "closed_at"] if closed else [])
+    record(entries + close_entries)
+    message = f"{line.product.sku}: {line.picked_quantity} of {line.quantity} picked."
+    if closed:
+        message += " Job complete."
+    return PickResult(job=job, line=line, message=message, job_closed=closed)
+
+
+def _line_short(*, job: PickJob, line: PickLine, reason: ShortPickReason, actor, now: datetime) -> list[TransitionLog]:
+    if line.status != LineStatus.OPEN:
+        raise PickError(f"{line.product.sku} is already {line.get_status_display().lower()}.")
+    entries = [transit(line, "short", actor=actor, reason=reason.name, at=now, order_id=job.order_id)]
+    line.short_reason = reason.name[:64]
+    line.save(update_fields=["status", "short_reason"])
+    missing = line.quantity - line.picked_quantity
+    if missing:
+        order_line = OrderLine.objects.select_for_update().get(pk=line.order_line_id)
+        why = f"short pick at {job.facility.code}: {reason.name}"
+        back, requeue_entries = order_line_requeue(
+            line=order_line, quantity=missing, actor=actor, reason=why, now=now,
+            queue=rejected_queue_for(order_line), source=f"pick line {line.pk} short",
+        )
+        entries += requeue_entries
+        stock_adjust(facility_id=job.facility_id, product_id=line.product_id, delta=-missing,
+                     reason=InventoryAdjustment.Reason.SHORT_PICK, actor=actor, source=f"pick line {line.pk} short",
+                     order_line_id=back.pk, note=reason.name, now=now)
+    return entries
+
+
+def _job_close_if_done(*, job: PickJob, actor, now: datetime) -> tuple[bool, list[TransitionLog]]:
+    """Close the job when no line is open: hand what was picked on to packing (or the pickup counter).
+
+    A job where nothing at all could be picked closes as "nothing picked": every line already went back
+    to a queue with its short pick, and the request, with nothing left, is canceled by the store.
+    """
+    lines = list(PickLine.objects.select_related("order_line__product").filter(pick_job=job).order_by("pk"))
+    if any(line.status == LineStatus.OPEN for line in lines):
+        return False, []
+    picked = [line for line in lines if line.status == LineStatus.PICKED or
+              (line.status == LineStatus.SHORT and line.picked_quantity)]
+    entries = [transit(job, "close", actor=actor, at=now,
+                       reason="every line picked or short" if picked else "nothing could be picked")]
+    job.outcome = PickJob.Outcome.PICKED if picked else PickJob.Outcome.NOTHING_PICKED
+    job.closed_at = now
+    if not picked:
+        entries += request_cancel_if_empty(request_id=job.fulfillment_request_id, actor=actor, now=now,
+                                           reason="nothing could be picked; every line went back to a queue")
+        return True, entries
+    ship = [(line.order_line, line.picked_quantity) for line in picked if not line.order_line.is_pickup]
+    pickup = [line for line in picked if line.order_line.is_pickup]
+    if ship:
+        _, pack_entries = pack_job_create(pick_job=job, lines=ship, actor=actor, now=now)
+        entries += pack_entries
+    if pickup:
+        # Ready for the customer: the counter's handover (emails and the counter pages build on it).
+        HandoverJob.objects.create(facility_id=job.facility_id, order_id=job.order_id,
+                                   channel=HandoverJob.Channel.CUSTOMER, created_at=now)
+    return True, entries
+
+
+def tote_number(job: PickJob) -> int:
+    """Sort key of a job in its batch: T2 before T10."""
+    digits = "".join(ch for ch in job.tote if ch.isdigit())
+    return int(digits) if digits else 0

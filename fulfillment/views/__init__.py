@@ -1,0 +1,1 @@
+"""The store's tablet pages: picking, packing and handover (one module each)."""

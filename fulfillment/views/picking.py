@@ -1,0 +1,247 @@
+"""Picking pages: the queue, one job, batches and the printed pick sheet. Thin: parse, call one service, render."""
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from fulfillment import selectors
+from fulfillment.models import PickJob, ShortPickReason
+from fulfillment.picking import (
+    PickError,
+    pick_batch_create,
+    pick_batch_scan,
+    pick_batch_short,
+    pick_batch_tap,
+    pick_job_pause,
+    pick_job_reassign,
+    pick_job_scan,
+    pick_job_start,
+    pick_line_short,
+    pick_line_tap,
+)
+from fulfillment.views.common import partial_or_page, render_refusal, store_view
+
+JOB_TEMPLATE = "fulfillment/pick_job.html"
+BATCH_TEMPLATE = "fulfillment/pick_batch.html"
+
+
+def _int(value, default=None):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+# --- the queue -----------------------------------------------------------------------------------
+
+@require_GET
+@store_view
+def pick_queue(request):
+    tab = request.GET.get("tab", "open")
+    if tab not in selectors.PICK_TABS:
+        tab = "open"
+    now = timezone.now()
+    rows, counts = selectors.pick_queue(facility=request.facility, tab=tab, now=now)
+    tabs = [(name, label, counts[name]) for name, (label, _) in selectors.PICK_TABS.items()]
+    return partial_or_page(request, "fulfillment/pick_queue.html", {
+        "section": "pick", "rows": rows, "tab": tab, "tabs": tabs, "overdue": counts["overdue"], "now": now,
+    }, partial="queue")
+
+
+# --- one job -------------------------------------------------------------------------------------
+
+def _job_context(request, job_id: int, *, message: str = "", level: str = "info") -> dict:
+    job = selectors.pick_job_detail(facility=request.facility, job_id=job_id)
+    return {
+        "section": "pick",
+        "job": job,
+        "lines": selectors.pick_lines_for(jobs=[job]),
+        "reasons": ShortPickReason.objects.filter(is_active=True),
+        "associates": selectors.store_associates(facility=request.facility) if request.is_manager else [],
+        "mine": job.assigned_to_id == request.user.pk,
+        "urgency": selectors.urgency(job.due_at, timezone.now()),
+        "message": message,
+        "level": level,
+    }
+
+
+@require_GET
+@store_view
+def pick_job_page(request, job_id: int):
+    return render(request, JOB_TEMPLATE, _job_context(request, job_id))
+
+
+def _job_action(request, job_id: int, action):
+    """Run one picking service and answer with the updated job (htmx) or a redirect back to it."""
+    try:
+        result = action(facility_id=request.facility.pk, actor=request.user,
+                        version=_int(request.POST.get("version")))
+    except PickError as error:
+        if request.htmx:
+            return render_refusal(request, error)
+        if error.status == 404:
+            return render(request, "fulfillment/_message.html", {"message": error.message, "level": "error"},
+                          status=404)
+        context = _job_context(request, job_id, message=error.message, level="error")
+        return render(request, JOB_TEMPLATE, context, status=error.status)
+    message = getattr(result, "message", "")
+    if request.htmx:
+        return render(request, f"{JOB_TEMPLATE}#job", _job_context(request, job_id, message=message, level="ok"))
+    if message:
+        messages.success(request, message)
+    return redirect("fulfillment:pick-job", request.facility.code, job_id)
+
+
+@require_POST
+@store_view
+def pick_job_start_view(request, job_id: int):
+    return _job_action(request, job_id, lambda **kw: pick_job_start(job_id=job_id, **kw))
+
+
+@require_POST
+@store_view
+def pick_job_pause_view(request, job_id: int):
+    return _job_action(request, job_id, lambda **kw: pick_job_pause(job_id=job_id, **kw))
+
+
+@require_POST
+@store_view
+def pick_job_scan_view(request, job_id: int):
+    code = request.POST.get("code", "")
+    return _job_action(request, job_id, lambda **kw: pick_job_scan(job_id=job_id, code=code, **kw))
+
+
+@require_POST
+@store_view
+def pick_line_tap_view(request, job_id: int, line_id: int):
+    quantity = _int(request.POST.get("quantity"), 1)
+    return _job_action(request, job_id,
+                       lambda **kw: pick_line_tap(job_id=job_id, line_id=line_id, quantity=quantity, **kw))
+
+
+@require_POST
+@store_view
+def pick_line_short_view(request, job_id: int, line_id: int):
+    reason = request.POST.get("reason", "")
+    return _job_action(request, job_id,
+                       lambda **kw: pick_line_short(job_id=job_id, line_id=line_id, reason_code=reason, **kw))
+
+
+@require_POST
+@store_view
+def pick_job_reassign_view(request, job_id: int):
+    to_user_id = _int(request.POST.get("assignee"), 0)
+    return _job_action(request, job_id,
+                       lambda **kw: pick_job_reassign(job_id=job_id, to_user_id=to_user_id, **kw))
+
+
+# --- batches -------------------------------------------------------------------------------------
+
+@store_view
+def pick_batch_new(request):
+    now = timezone.now()
+    error = ""
+    if request.method == "POST":
+        job_ids = [_int(value) for value in request.POST.getlist("jobs")]
+        picker_ids = [_int(value) for value in request.POST.getlist("pickers")]
+        try:
+            batch = pick_batch_create(facility_id=request.facility.pk, actor=request.user, now=now,
+                                      job_ids=[pk for pk in job_ids if pk], picker_ids=[pk for pk in picker_ids if pk])
+        except PickError as exc:
+            error = exc.message
+        else:
+            return redirect("fulfillment:pick-batch", request.facility.code, batch.pk)
+    response = render(request, "fulfillment/pick_batch_new.html", {
+        "section": "pick",
+        "rows": selectors.open_jobs_for_batching(facility=request.facility, now=now),
+        "associates": selectors.store_associates(facility=request.facility),
+        "chosen_jobs": {_int(v) for v in request.POST.getlist("jobs")},
+        "chosen_pickers": {_int(v) for v in request.POST.getlist("pickers")} or {request.user.pk},
+        "message": error,
+        "level": "error",
+    }, status=422 if error else 200)
+    return response
+
+
+def _batch_context(request, batch_id: int, *, message: str = "", level: str = "info") -> dict:
+    batch = selectors.batch_detail(facility=request.facility, batch_id=batch_id)
+    jobs = list(PickJob.objects.filter(batch=batch).select_related("order").order_by("pk"))
+    return {
+        "section": "pick",
+        "batch": batch,
+        "jobs": sorted(jobs, key=lambda job: (len(job.tote), job.tote)),
+        "lines": selectors.pick_lines_for(jobs=jobs),
+        "reasons": ShortPickReason.objects.filter(is_active=True),
+        "message": message,
+        "level": level,
+    }
+
+
+@require_GET
+@store_view
+def pick_batch_page(request, batch_id: int):
+    return render(request, BATCH_TEMPLATE, _batch_context(request, batch_id))
+
+
+def _batch_action(request, batch_id: int, action):
+    try:
+        result = action(facility_id=request.facility.pk, actor=request.user,
+                        version=_int(request.POST.get("version")))
+    except PickError as error:
+        if request.htmx:
+            return render_refusal(request, error)
+        context = _batch_context(request, batch_id, message=error.message, level="error")
+        return render(request, BATCH_TEMPLATE, context, status=error.status)
+    if request.htmx:
+        return render(request, f"{BATCH_TEMPLATE}#batch",
+                      _batch_context(request, batch_id, message=result.message, level="ok"))
+    messages.success(request, result.message)
+    return redirect("fulfillment:pick-batch", request.facility.code, batch_id)
+
+
+@require_POST
+@store_view
+def pick_batch_scan_view(request, batch_id: int):
+    code = request.POST.get("code", "")
+    return _batch_action(request, batch_id, lambda **kw: pick_batch_scan(batch_id=batch_id, code=code, **kw))
+
+
+@require_POST
+@store_view
+def pick_batch_tap_view(request, batch_id: int, line_id: int):
+    quantity = _int(request.POST.get("quantity"), 1)
+    return _batch_action(request, batch_id,
+                         lambda **kw: pick_batch_tap(batch_id=batch_id, line_id=line_id, quantity=quantity, **kw))
+
+
+@require_POST
+@store_view
+def pick_batch_short_view(request, batch_id: int, line_id: int):
+    reason = request.POST.get("reason", "")
+    return _batch_action(request, batch_id,
+                         lambda **kw: pick_batch_short(batch_id=batch_id, line_id=line_id, reason_code=reason, **kw))
+
+
+@require_GET
+@store_view
+def pick_batch_sheet(request, batch_id: int):
+    """The printable pick sheet of a batch: every line in walking order with its tote."""
+    from fulfillment.documents import PickSheetData, PickSheetRow, pick_sheet_pdf
+
+    context = _batch_context(request, batch_id)
+    batch = context["batch"]
+    data = PickSheetData(
+        facility_name=request.facility.name,
+        title=f"Pick batch {batch.pk}",
+        pickers=[user.get_full_name() or user.get_username() for user in batch.pickers.all()],
+        printed_at=timezone.localtime(timezone.now(), request.facility.tz),
+        rows=[PickSheetRow(bin_location=line.bin_location or "", sku=line.product.sku, name=line.product.name,
+                           barcode=line.product.barcode, quantity=line.quantity,
+                           order_name=line.pick_job.order.name, tote=line.pick_job.tote)
+              for line in context["lines"]],
+    )
+    response = HttpResponse(pick_sheet_pdf(data), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="pick-batch-{batch.pk}.pdf"'
+    return response
