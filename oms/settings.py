@@ -191,3 +191,9 @@ BROKERING_BATCH_SIZE = int(os.environ.get("BROKERING_BATCH_SIZE", "300"))
 BROKERING_RUN_STALE_SECONDS = int(os.environ.get("BROKERING_RUN_STALE_SECONDS", "900"))
 # Tell the shop when lines are parked as unfillable.
 SHOP_NOTIFY_UNFILLABLE = env_bool("SHOP_NOTIFY_UNFILLABLE", False)
+
+# --- Carriers -----------------------------------------------------------------------------------
+# Dotted paths of the carrier adapters (subclasses of fulfillment.carriers.base.Carrier) stores can label with.
+STOREFILL_CARRIERS = env_list("STOREFILL_CARRIERS", "fulfillment.carriers.offline.OfflineCarrier")
+# The carrier a new parcel is labelled with unless the associate picks another (a Carrier.code).
+STOREFILL_DEFAULT_CARRIER = os.environ.get("STOREFILL_DEFAULT_CARRIER", "storefill-post")
