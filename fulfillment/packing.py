@@ -151,7 +151,7 @@ def _check_open_parcel(packing: _Packing, parcel: Parcel, doing: str) -> None:
         raise PackError(f"Parcel {packing.number(parcel)} is labelled: void its label before you {doing}.")
 
 
-def _touch(job: PackJob, actor, fields: list[str] = ()) -> None:
+def _touch(job: PackJob, actor, fields: tuple[str, ...] = ()) -> None:
     job.version += 1
     job.changed_by = actor
     job.save(update_fields=[*fields, "version", "changed_by"])
@@ -186,7 +186,7 @@ def pack_job_start(
             raise PackError(f"This pack job is {job.get_status_display().lower()}, it cannot be started.")
         entry = transit(job, "start", actor=actor, reason="started packing", at=now)
         job.assigned_to = actor
-        _touch(job, actor, ["status", "assigned_to"])
+        _touch(job, actor, ("status", "assigned_to"))
         record([entry])
     return job
 
@@ -216,7 +216,7 @@ def pack_job_close(
         Parcel.objects.filter(pk__in=empty).delete()
         entries = [transit(job, "close", actor=actor, reason="every parcel labelled", at=now)]
         job.closed_at = now
-        _touch(job, actor, ["status", "closed_at"])
+        _touch(job, actor, ("status", "closed_at"))
         handover = HandoverJob.objects.create(
             facility_id=job.facility_id, order_id=job.order_id, channel=HandoverJob.Channel.CARRIER,
             shipment=shipment, carrier=shipment.carrier, created_at=now,
@@ -401,14 +401,15 @@ def _label_create(packing: _Packing, parcel: Parcel, *, actor, now: datetime) ->
         raise PackError(f"{carrier.name} refused the label: {exc}") from exc
     if Parcel.objects.filter(tracking_number=result.tracking_number).exists():
         raise PackError(f"{carrier.name} returned the tracking number {result.tracking_number} a second time.")
-    entry = transit(parcel, "label", actor=actor, reason=f"{carrier.name} {result.tracking_number}", at=now)
+    entry = transit(parcel, "label", actor=actor, reason=f"{carrier.name} {result.tracking_number}", at=now,
+                    order_id=shipment.order_id)
     parcel.carrier = carrier.code
     parcel.tracking_number = result.tracking_number
     parcel.tracking_url = result.tracking_url
     parcel.label_pdf = result.label_pdf
     parcel.labeled_at = now
     parcel.save(update_fields=["status", "carrier", "tracking_number", "tracking_url", "label_pdf", "labeled_at"])
-    if not shipment.carrier or shipment.service != result.service:
+    if not shipment.carrier:
         shipment.carrier, shipment.service = carrier.code, result.service or service
         shipment.save(update_fields=["carrier", "service"])
     return entry
@@ -430,7 +431,8 @@ def _label_void(
     """
     if at_carrier:
         _carrier_void(parcel.carrier, parcel.tracking_number)
-    entry = transit(parcel, "void_label", actor=actor, reason=f"{reason}: {parcel.tracking_number}", at=now)
+    entry = transit(parcel, "void_label", actor=actor, reason=f"{reason}: {parcel.tracking_number}", at=now,
+                    order_id=packing.shipment.order_id)
     parcel.voided_tracking_numbers = [*parcel.voided_tracking_numbers, parcel.tracking_number]
     parcel.tracking_number = ""
     parcel.tracking_url = ""
