@@ -11,14 +11,14 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from fulfillment.models import HandoverJob, PickBatch, PickJob, PickLine, ShortPickReason
 from fulfillment.packing import pack_job_create
 from oms.history import record, transit
 from oms.lines import order_line_requeue, rejected_queue_for, request_acknowledge, request_cancel_if_empty
-from oms.models import OrderLine, TransitionLog
+from oms.models import Order, OrderLine, TransitionLog
 from stores.models import InventoryAdjustment, StoreMembership
 from stores.stock import stock_adjust
 
@@ -60,15 +60,26 @@ def _name(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def _job_lock(*, job_id: int, facility_id: int, version: int | None) -> PickJob:
-    """Lock the job (a job of another facility does not exist for this user) and check its version."""
+def _orders_lock(order_ids) -> None:
+    """Lock the orders first, in primary-key order, as every order-level service does (order_cancel,
+    routing): then a pick racing a cancellation waits for it instead of deadlocking with it."""
+    list(Order.objects.select_for_update().filter(pk__in=set(order_ids)).order_by("pk").values_list("pk", flat=True))
+
+
+def _job_lock(*, job_id: int, facility_id: int, version: int | None, batched_ok: bool = False) -> PickJob:
+    """Lock the job's order, then the job (a job of another facility does not exist for this user), and
+    check the version the associate saw."""
+    order_id = PickJob.objects.filter(pk=job_id, facility_id=facility_id).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise PickError("This pick job does not exist in this store.", status=404)
+    _orders_lock([order_id])
     job = (PickJob.objects.select_for_update(of=("self",))
            .select_related("changed_by", "assigned_to", "order", "facility")
-           .filter(pk=job_id, facility_id=facility_id).first())
-    if job is None:
-        raise PickError("This pick job does not exist in this store.", status=404)
+           .get(pk=job_id))
     if version is not None and job.version != version:
         raise StaleVersion(f"This job was changed by {_name(job.changed_by)} — reload to see what changed.")
+    if job.batch_id and not batched_ok:
+        raise PickError(f"This job is picked in batch {job.batch_id}: work on it from the batch page.")
     return job
 
 
@@ -86,8 +97,6 @@ def _touch(job: PickJob, actor, fields: list[str]) -> None:
     job.version += 1
     job.changed_by = actor
     job.save(update_fields=[*fields, "version", "changed_by"])
-    if job.batch_id:
-        PickBatch.objects.filter(pk=job.batch_id).update(version=F("version") + 1, changed_by=actor)
 
 
 def _is_manager(actor, facility_id: int) -> bool:
@@ -135,8 +144,6 @@ def pick_job_pause(
     now = now or timezone.now()
     with transaction.atomic():
         job = _job_lock(job_id=job_id, facility_id=facility_id, version=version)
-        if job.batch_id:
-            raise PickError("This job is picked in a batch: pause the batch instead.")
         _check_picker(job, actor)
         entry = transit(job, "pause", actor=actor, reason="paused", at=now)
         job.assigned_to = None
@@ -242,6 +249,7 @@ def pick_batch_create(
     if not any(p.pk in set(picker_ids) for p in pickers) and picker_ids:
         raise PickError("Choose pickers who work in this store.")
     with transaction.atomic():
+        _orders_lock(PickJob.objects.filter(pk__in=job_ids, facility_id=facility_id).values_list("order_id", flat=True))
         jobs = list(PickJob.objects.select_for_update(of=("self",)).filter(pk__in=job_ids, facility_id=facility_id)
                     .order_by("pk"))
         if len(jobs) != len(job_ids):
@@ -277,6 +285,8 @@ def _batch_check_picker(batch: PickBatch, actor) -> None:
 
 
 def _batch_jobs_lock(batch: PickBatch) -> dict[int, PickJob]:
+    """The batch's jobs still being picked, their orders locked first (see _orders_lock)."""
+    _orders_lock(PickJob.objects.filter(batch=batch, status=JobStatus.IN_PROGRESS).values_list("order_id", flat=True))
     return {job.pk: job for job in PickJob.objects.select_for_update(of=("self",)).select_related("order", "facility")
             .filter(batch=batch, status=JobStatus.IN_PROGRESS).order_by("pk")}
 

@@ -99,3 +99,19 @@ def operations_user(db):
     user = UserFactory(username="ops")
     user.groups.add(operations_group())
     return user
+
+
+@pytest.fixture(autouse=True)
+def store_defaults(request):
+    """The short-pick reasons and box types the migrations seed, for every database test.
+
+    Transactional tests flush every table when they end, migration data included, so a later test
+    would otherwise find no reasons or boxes depending on the order the tests ran in.
+    """
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    request.getfixturevalue("django_db_setup")
+    from fulfillment.defaults import store_defaults_ensure
+
+    with request.getfixturevalue("django_db_blocker").unblock():
+        store_defaults_ensure()
