@@ -5,7 +5,8 @@ import re
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import JSONField, Model
+from django.db.models import BooleanField, JSONField, Model, Q
+from django.db.models.expressions import RawSQL
 
 _NEEDS_QUOTING = re.compile(r'[\s,{}"\\\']')
 
@@ -77,3 +78,19 @@ def pg_array(values) -> str:
                 raise ValueError(f"{text!r} cannot go into an array literal unquoted")
             items.append(text)
     return "{" + ",".join(items) + "}"
+
+
+def ids_in(model: type[Model], field_name: str, ids) -> Q | RawSQL:
+    """A filter for `field_name IN ids` (integer ids) that costs the same for a thousand ids as for one.
+
+    On PostgreSQL `= ANY('{…}'::bigint[])` with the ids as one array literal: Django's `__in` makes one
+    parameter per id, each resolved and quoted in Python, which a brokering run pays on every batch.
+    Elsewhere (the SQLite demo) the plain `__in`.
+    """
+    if connection.vendor != "postgresql":
+        return Q(**{f"{field_name}__in": list(ids)})
+    meta = model._meta
+    field = meta.pk if field_name == "pk" else meta.get_field(field_name)
+    quote = connection.ops.quote_name
+    return RawSQL(f"{quote(meta.db_table)}.{quote(field.column)} = ANY(%s::bigint[])", [pg_array(ids)],
+                  output_field=BooleanField())

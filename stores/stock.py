@@ -298,6 +298,7 @@ def _levels_lock(ids: list[int]) -> list[tuple[int, int, int, int]]:
 
 def stock_reserve_many(
     *, reservations: list[tuple[int, int, int | None]], actor=None, source: str = "", now: datetime,
+    rows_locked: bool = False,
 ) -> set[int]:
     """Reserve many quantities at once: [(stock_level_id, quantity, order_line_id)]; return the short rows.
 
@@ -305,13 +306,16 @@ def stock_reserve_many(
     runs never deadlock), then one guarded UPDATE adds each row's total while on_hand − reserved −
     safety_stock still covers it. A row that cannot cover its total reserves nothing and its id is
     returned; every other reservation gets its RESERVE entry in the ledger (one bulk insert).
+    With `rows_locked` the caller already holds the rows' locks (taken in primary-key order in this
+    transaction, e.g. by stock_available_lock): they are not locked again.
     """
     _require_transaction()
     totals = _per_level(reservations)
     if not totals:
         return set()
     ids = sorted(totals)
-    _levels_lock(ids)
+    if not rows_locked:
+        _levels_lock(ids)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(

@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Count
 
 from fulfillment.jobs import pick_jobs_create
-from oms.db import pg_array, rows_insert
+from oms.db import ids_in, pg_array, rows_insert
 from oms.models import (
     BrokeringRun,
     FulfillmentRequest,
@@ -132,7 +132,8 @@ def decisions_apply(
     if not decisions:
         return result
     line_ids = {part.line_id for decision in decisions for part in (*decision.allocations, *decision.parked)}
-    lines = {row[0]: _Line(*row) for row in OrderLine.objects.filter(pk__in=line_ids).values_list("pk", *LINE_COLUMNS)}
+    lines = {row[0]: _Line(*row) for row in
+             OrderLine.objects.filter(ids_in(OrderLine, "pk", line_ids)).values_list("pk", *LINE_COLUMNS)}
     plans = [_plan(decision=decision, lines=lines, world=world, queue=queue) for decision in decisions]
 
     conflicted = _stock_conflicts(plans)
@@ -143,7 +144,7 @@ def decisions_apply(
 
     order_ids = [plan.order_id for plan in plans]
     orders = {pk: (name, external_id) for pk, name, external_id in
-              Order.objects.filter(pk__in=order_ids).values_list("pk", "name", "external_id")}
+              Order.objects.filter(ids_in(Order, "pk", order_ids)).values_list("pk", "name", "external_id")}
     rule_days = dict(
         RoutingRule.objects.filter(pk__in={plan.decision.rule_id for plan in plans} - {None})
         .values_list("pk", "auto_cancel_days")
@@ -161,7 +162,7 @@ def decisions_apply(
             (world.stock_level_ids[part.line.product_id][part.facility_id], part.quantity, part.line.pk)
             for plan in plans for parts in plan.parts.values() for part in parts if part.facility_id
         ],
-        actor=actor, source=source, now=now,
+        actor=actor, source=source, now=now, rows_locked=True,  # by _stock_conflicts
     )
     if short:
         raise RuntimeError(f"stock levels {sorted(short)} came back short although they were locked")
@@ -251,7 +252,7 @@ def _requests_create(
 ) -> dict[tuple[int, int], FulfillmentRequest]:
     """One request per (order, facility), numbered on from the order's requests ever made."""
     made = dict(
-        FulfillmentRequest.objects.filter(order_id__in=[plan.order_id for plan in plans])
+        FulfillmentRequest.objects.filter(ids_in(FulfillmentRequest, "order_id", [plan.order_id for plan in plans]))
         .values("order_id").annotate(n=Count("pk")).values_list("order_id", "n")
     )
     requests: dict[tuple[int, int], FulfillmentRequest] = {}

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from oms.db import ids_in
 from oms.models import BrokeringRun, Order, OrderLine, RoutingRule
 from oms.routing.apply import ApplyResult, DecisionError, decisions_apply
 from oms.routing.engine import decision_undo, order_decide, order_sort_key
@@ -206,10 +207,11 @@ def _lock(*, order_ids: list[int], queue: str) -> dict[int, tuple]:
 
     Returns each order's queued lines as demands_load would see them (see _signature).
     """
-    list(Order.objects.filter(pk__in=order_ids).order_by("pk").select_for_update(of=("self",)).values_list("pk"))
+    list(Order.objects.filter(ids_in(Order, "pk", order_ids)).order_by("pk").select_for_update(of=("self",))
+         .values_list("pk"))
     rows = (
-        OrderLine.objects.filter(order_id__in=order_ids, status=OrderLine.Status.QUEUED, queue=queue,
-                                 product__isnull=False)
+        OrderLine.objects.filter(ids_in(OrderLine, "order_id", order_ids), status=OrderLine.Status.QUEUED,
+                                 queue=queue, product__isnull=False)
         .order_by("pk").select_for_update(of=("self",))
         .values_list("order_id", "pk", "product_id", "quantity", "pickup_facility_id")
     )
