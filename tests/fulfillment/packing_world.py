@@ -34,7 +34,7 @@ def box(code: str = "small") -> BoxType:
 def packed(job: PackJob, associate, *, box_code: str = "small", close: bool = True, now=None) -> HandoverJob | None:
     """Start, box, label every parcel and (by default) close the job: its carrier handover job."""
     common = {"pack_job_id": job.pk, "facility_id": job.facility_id, "actor": associate, "now": now}
-    if job.status == PackJob.Status.OPEN:
+    if PackJob.objects.filter(pk=job.pk, status=PackJob.Status.OPEN).exists():
         pack_job_start(version=version_of(job), **common)
     for parcel in job.shipment.parcels.filter(status="OPEN", items__isnull=False).distinct().order_by("pk"):
         parcel_set_box(parcel_id=parcel.pk, box_type_id=box(box_code).pk, weight_grams=None, version=version_of(job),
