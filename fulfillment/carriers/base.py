@@ -1,7 +1,8 @@
 """The carrier adapter interface: one class per carrier (rate, create label, void label, tracking URL).
 
-Adapters are plain classes without database access: the packing services (fulfillment.packing) call
-them inside their own transactions and store what they return on the Parcel. A carrier that draws
+Adapters are plain classes: the packing services (fulfillment.packing) call them inside their own
+transactions and store what they return on the Parcel. (The built-in offline carrier is the one that
+touches the database: it numbers its labels from a CarrierSerial row, in the caller's transaction.) A carrier that draws
 its own label returns the PDF in `LabelResult.label_pdf`; one that does not (the built-in offline
 carrier) returns None and Storefill draws the label itself (fulfillment.documents).
 """

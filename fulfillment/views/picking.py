@@ -234,6 +234,7 @@ def pick_batch_sheet(request, batch_id: int):
     batch = context["batch"]
     data = PickSheetData(
         facility_name=request.facility.name,
+        facility_country=request.facility.country,
         title=f"Pick batch {batch.pk}",
         pickers=[user.get_full_name() or user.get_username() for user in batch.pickers.all()],
         printed_at=timezone.localtime(timezone.now(), request.facility.tz),

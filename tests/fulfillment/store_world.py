@@ -8,7 +8,14 @@ from oms.models import Order, OrderLine
 from oms.routing.runs import order_route
 from stores.models import StoreMembership
 from stores.stock import stock_levels_open
-from tests.factories import FacilityFactory, MembershipFactory, OrderFactory, OrderLineFactory, ProductFactory, UserFactory
+from tests.factories import (
+    FacilityFactory,
+    MembershipFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+    UserFactory,
+)
 
 
 def store_with_people(code: str = "CHI-01", **fields):

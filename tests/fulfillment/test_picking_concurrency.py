@@ -54,8 +54,8 @@ def test_two_taps_on_the_same_version_pick_one_unit_and_refuse_the_other():
         version = PickJob.objects.get(pk=job.pk).version
 
         outcomes = race([
-            lambda user=user: pick_job_scan(job_id=job.pk, facility_id=facility.pk, actor=user, version=version,
-                                            code=product.barcode)
+            lambda user=user, job=job, version=version, product=product: pick_job_scan(
+                job_id=job.pk, facility_id=facility.pk, actor=user, version=version, code=product.barcode)
             for user in (associate, manager)
         ])
 
