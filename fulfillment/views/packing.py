@@ -98,7 +98,7 @@ def pack_job_start_view(request, pack_job_id: int):
 @store_view
 def pack_job_close_view(request, pack_job_id: int):
     return _job_action(request, pack_job_id, packing.pack_job_close,
-                       "Pack job closed: put the parcels on the carrier shelf.")
+                       "Pack job closed.")
 
 
 @require_POST
