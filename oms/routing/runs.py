@@ -1,13 +1,14 @@
 """Brokering runs: one queue routed in batches, one order routed now, and the preview of a decision."""
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from oms.db import ids_in
@@ -75,12 +76,18 @@ def brokering_run(
         run.lines_considered = sum(len(demand.lines) for demand in demands)
         run.heartbeat_at = clock()
         run.save(update_fields=["orders_considered", "lines_considered", "heartbeat_at"])
-        for number, start in enumerate(range(0, len(demands), batch_size), start=1):
+        batches = [demands[start:start + batch_size] for start in range(0, len(demands), batch_size)]
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            _batches_overlapped(batches=batches, world=world, rules=rules, queue=queue, run=run, now=now,
+                                actor=actor, batch_hook=batch_hook, clock=clock)
+            batches = []
+        # Inside the caller's transaction (each batch a savepoint), or on SQLite: one batch after the other.
+        for number, batch in enumerate(batches, start=1):
             committed = (run.lines_allocated, run.lines_parked, run.errors)
             try:
                 with transaction.atomic():
-                    routed = _batch_route(demands=demands[start:start + batch_size], world=world, rules=rules,
-                                          queue=queue, run=run, now=now, actor=actor)
+                    routed = _batch_route(demands=batch, world=world, rules=rules, queue=queue, run=run, now=now,
+                                          actor=actor)
                     run.lines_allocated += routed.lines_allocated
                     run.lines_parked += routed.lines_parked
                     run.errors = run.errors + routed.errors
@@ -181,13 +188,119 @@ def _run_finish(*, run: BrokeringRun, status: str, at: datetime) -> None:
 # --- routing batches ----------------------------------------------------------------------------
 
 
+@dataclass
+class _Ahead:
+    """A batch decided before its orders were locked (while the database committed the batch before it)."""
+
+    demands: list[OrderDemand]
+    decisions: list[Decision]
+    errors: list[dict]
+
+
+class _Commit(threading.Thread):
+    """COMMIT of one batch on the run's connection, waited for by the thread that started it."""
+
+    def __init__(self, raw_connection):
+        super().__init__(name="brokering-commit", daemon=True)
+        self.raw_connection = raw_connection
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.raw_connection.commit()
+        except BaseException as exc:  # raised in the run's own thread by raise_error()
+            self.error = exc
+
+    def raise_error(self) -> None:
+        """After join(): a failed COMMIT rolled the batch back; raise its error as Django's commit would."""
+        if self.error is not None:
+            connection.rollback()
+            with connection.wrap_database_errors:
+                raise self.error
+
+
+def _batches_overlapped(
+    *, batches: list[list[OrderDemand]], world: World, rules: list[RoutingRule], queue: str, run: BrokeringRun,
+    now: datetime, actor, batch_hook: Callable[[BrokeringRun, int], None] | None, clock: Callable[[], datetime],
+) -> None:
+    """The batches one transaction each, as brokering_run's plain loop, but each COMMIT overlaps deciding the next.
+
+    A commit waits for the database (deferred foreign-key checks, WAL), deciding only for Python: while one
+    batch commits (in a helper thread; psycopg serialises use of the connection), the next batch is decided
+    against the run's picture. Once its orders are locked, that early decision is kept only when none of
+    its orders changed meanwhile; otherwise it is given back to the picture (decision_undo) and the batch is
+    decided after the lock, exactly as the plain loop does. So the decisions are the same either way.
+    The connection runs without autocommit for the loop: each batch, and each heartbeat, is committed here.
+    """
+    ahead: _Ahead | None = None
+    pending: _Commit | None = None
+    connection.set_autocommit(False)
+    try:
+        for number, batch in enumerate(batches, start=1):
+            committed = (run.lines_allocated, run.lines_parked, run.errors)
+            try:
+                with transaction.atomic(savepoint=False):  # the batch: no savepoint, committed below
+                    routed = _batch_route(demands=batch, world=world, rules=rules, queue=queue, run=run, now=now,
+                                          actor=actor, ahead=ahead)
+                    run.lines_allocated += routed.lines_allocated
+                    run.lines_parked += routed.lines_parked
+                    run.errors = run.errors + routed.errors
+                    if batch_hook is not None:
+                        batch_hook(run, number)
+            except BaseException:
+                run.lines_allocated, run.lines_parked, run.errors = committed  # rolled back (finally below)
+                raise
+            ahead = None
+            if connection.run_on_commit:
+                # Commit hooks run in order after a commit Django itself made: no overlap for this batch.
+                connection.commit()
+                connection.set_autocommit(True)
+                connection.set_autocommit(False)
+            else:
+                pending = _Commit(connection.connection)
+                pending.start()
+                try:
+                    if number < len(batches):
+                        following, errors = batches[number], []
+                        decisions = _decide(demands=following, world=world, rules=rules, queue=queue, now=now,
+                                            errors=errors)
+                        ahead = _Ahead(demands=following, decisions=decisions, errors=errors)
+                finally:
+                    pending.join()
+                    if pending.error is not None:
+                        run.lines_allocated, run.lines_parked, run.errors = committed  # the batch was rolled back
+                pending, commit = None, pending
+                commit.raise_error()
+            # After the batch commits, never inside it (see brokering_run).
+            run.heartbeat_at = clock()
+            run.save(update_fields=["lines_allocated", "lines_parked", "errors", "heartbeat_at"])
+            connection.commit()
+    finally:
+        if pending is not None:
+            pending.join()
+        if connection.connection is not None:
+            connection.rollback()  # whatever a failure left open (nothing when every batch committed)
+        connection.set_autocommit(True)
+
+
 def _batch_route(
     *, demands: list[OrderDemand], world: World, rules: list[RoutingRule], queue: str, run: BrokeringRun,
-    now: datetime, actor,
+    now: datetime, actor, ahead: _Ahead | None = None,
 ) -> _Routed:
-    """Lock the batch's orders and lines, catch up with lines changed since the run read them, route."""
+    """Lock the batch's orders and lines, catch up with lines changed since the run read them, route.
+
+    `ahead`: the batch as decided before the lock (see _batches_overlapped), kept when nothing changed.
+    """
     current = _lock(order_ids=[demand.order_id for demand in demands], queue=queue)
     changed = [demand.order_id for demand in demands if _signature(demand) != current.get(demand.order_id, ())]
+    decided = None
+    if ahead is not None and ahead.demands is demands and not changed:
+        decided = (ahead.decisions, ahead.errors)
+    elif ahead is not None:
+        # Decided on lines that changed since: give it all back, the batch is decided again after the lock.
+        by_id = {demand.order_id: demand for demand in ahead.demands}
+        for decision in reversed(ahead.decisions):
+            decision_undo(decision=decision, order=by_id[decision.order_id], world=world)
     if changed:
         # Canceled, moved or rejected since the run read the queue: take the lines as they are now.
         fresh = {demand.order_id: demand for demand in demands_load(queue=queue, order_ids=changed)}
@@ -197,7 +310,7 @@ def _batch_route(
         world_stock_refresh(world=world, product_ids=unseen)
     errors: list[dict] = []
     routed = _route(demands=demands, world=world, rules=rules, queue=queue, run=run, now=now, actor=actor,
-                    reason=f"brokering run {run.pk}", errors=errors)
+                    reason=f"brokering run {run.pk}", errors=errors, decided=decided)
     routed.errors = errors
     return routed
 
@@ -231,15 +344,22 @@ def _signature(demand: OrderDemand) -> tuple:
 def _route(
     *, demands: list[OrderDemand], world: World, rules: list[RoutingRule], queue: str, run: BrokeringRun | None,
     now: datetime, actor, reason: str, errors: list[dict] | None,
+    decided: tuple[list[Decision], list[dict]] | None = None,
 ) -> _Routed:
     """Decide and write the (locked) orders; decide again those whose stock was taken meanwhile.
 
     With `errors` a failing order is recorded there and skipped; without, the failure is raised.
+    `decided`: the decisions (and errors) of `demands` already made against the current picture.
     """
     routed = _Routed()
     pending = demands
     for _ in range(REDECIDE_ROUNDS):
-        decisions = _decide(demands=pending, world=world, rules=rules, queue=queue, now=now, errors=errors)
+        if decided is not None:
+            decisions, early_errors = decided
+            decided = None
+            errors.extend(early_errors)
+        else:
+            decisions = _decide(demands=pending, world=world, rules=rules, queue=queue, now=now, errors=errors)
         result = _write(decisions=decisions, demands=pending, world=world, queue=queue, run=run, now=now,
                         actor=actor, reason=reason, errors=errors)
         routed.add(result, decisions)
