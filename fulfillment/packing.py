@@ -1,10 +1,10 @@
 """Packing ship orders: pack jobs, shipments, parcels and their labels, up to the carrier handover job.
 
-Every action an associate can trigger follows the check/do split: `_packing_lock` locks the pack job
-(checking facility and the version the associate saw), then its parcels and its shipment — in the
-order the order cancellation takes them (pack job, parcels, shipment), so the two never deadlock —
-and the `pack_*` / `parcel_*` function checks the states and performs the write, logging every
-transition. A tap carrying an older version is refused (HTTP 409 on the page): two associates never
+Every action an associate can trigger follows the check/do split: `_packing_lock` locks the order, the
+pack job (checking facility and the version the associate saw), then its parcels and its shipment —
+in the order the order cancellation takes them (order, pack job, parcels, shipment), so the two never
+deadlock — and the `pack_*` / `parcel_*` function checks the states and performs the write, logging
+every transition. A tap carrying an older version is refused (HTTP 409 on the page): two associates never
 label, void or close twice.
 
 Carrier adapters are called inside the transaction, with the rows locked: the built-in carrier
@@ -114,12 +114,15 @@ def _unit_weight(line: OrderLine) -> int:
 
 
 def _packing_lock(*, pack_job_id: int, facility_id: int, version: int | None) -> _Packing:
-    """check: lock the pack job (one of another facility does not exist here), its version, parcels, shipment."""
-    job = (PackJob.objects.select_for_update(of=("self",))
-           .select_related("changed_by", "assigned_to", "order", "facility")
-           .filter(pk=pack_job_id, facility_id=facility_id).first())
-    if job is None:
+    """check: lock the job's order, the pack job (one of another facility does not exist here), check its
+    version, then lock its parcels and shipment."""
+    order_id = (PackJob.objects.filter(pk=pack_job_id, facility_id=facility_id)
+                .values_list("order_id", flat=True).first())
+    if order_id is None:
         raise PackError("This pack job does not exist in this store.", status=404)
+    list(Order.objects.filter(pk=order_id).select_for_update(of=("self",)))
+    job = (PackJob.objects.select_for_update(of=("self",))
+           .select_related("changed_by", "assigned_to", "order", "facility").get(pk=pack_job_id))
     if version is not None and job.version != version:
         raise StalePackJob(f"This pack job was changed by {_name(job.changed_by)} — reload to see what changed.")
     parcels = list(Parcel.objects.filter(shipment_id=job.shipment_id, status__in=LIVE_PARCEL)
