@@ -52,4 +52,12 @@ def pick_jobs_create(*, requests: list[tuple[FulfillmentRequest, list[PickableLi
         rows=[(job_id, line.pk, line.product_id, line.quantity, 0, PickLine.Status.OPEN, "")
               for job_id, (_, lines) in zip(ids, requests, strict=True) for line in lines],
     )
-    return [PickJob(pk=pk, **dict(zip(JOB_COLUMNS, row, strict=True))) for pk, row in zip(ids, rows, strict=True)]
+    # Positional values in field order (the others at their defaults): the same instances as keywords would
+    # make, at a fraction of the cost for the thousands of jobs a brokering run creates.
+    fields = [(field.primary_key, JOB_COLUMNS.index(field.attname) if field.attname in JOB_COLUMNS else None, field)
+              for field in PickJob._meta.concrete_fields]
+    return [
+        PickJob(*[pk if primary else row[at] if at is not None else field.get_default()
+                  for primary, at, field in fields])
+        for pk, row in zip(ids, rows, strict=True)
+    ]

@@ -88,6 +88,17 @@ UPDATED_COLUMNS = ["status", "quantity", "allocated_facility_id", "fulfillment_r
                    "auto_cancel_at"]
 
 
+@dataclass(slots=True)
+class _Request:
+    """A fulfillment request as written by the run (a plain copy: no model instances on the hot path)."""
+
+    pk: int | None
+    order_id: int
+    facility_id: int
+    number: str
+    status: str
+
+
 @dataclass
 class _Part:
     """One part of a queued line after the decision: `quantity` units to a facility or to a parking."""
@@ -249,13 +260,13 @@ def _stock_conflicts(plans: list[_Plan]) -> list[_Plan]:
 
 def _requests_create(
     *, plans: list[_Plan], orders: dict[int, tuple[str, str]], world: World, now: datetime
-) -> dict[tuple[int, int], FulfillmentRequest]:
+) -> dict[tuple[int, int], _Request]:
     """One request per (order, facility), numbered on from the order's requests ever made."""
     made = dict(
         FulfillmentRequest.objects.filter(ids_in(FulfillmentRequest, "order_id", [plan.order_id for plan in plans]))
         .values("order_id").annotate(n=Count("pk")).values_list("order_id", "n")
     )
-    requests: dict[tuple[int, int], FulfillmentRequest] = {}
+    requests: dict[tuple[int, int], _Request] = {}
     for plan in plans:
         number = made.get(plan.order_id, 0)
         for allocation in plan.decision.allocations:
@@ -266,10 +277,10 @@ def _requests_create(
             facility = world.facilities[allocation.facility_id]
             # A MANUAL facility's request waits for operations; a WMS warehouse's for the allocation feed.
             sent_at_once = not facility.fulfilled_by_wms and facility.processing_mode == Facility.Processing.AUTOMATIC
-            requests[key] = FulfillmentRequest(
-                order_id=plan.order_id, facility_id=allocation.facility_id,
+            requests[key] = _Request(
+                pk=None, order_id=plan.order_id, facility_id=allocation.facility_id,
                 number=f"{orders[plan.order_id][0]}-{number}",
-                status=RequestStatus.PROCESSED if sent_at_once else RequestStatus.UNPROCESSED, created_at=now,
+                status=RequestStatus.PROCESSED if sent_at_once else RequestStatus.UNPROCESSED,
             )
     columns = ["order_id", "facility_id", "number", "status", "error", "created_at"]
     ids = rows_insert(
@@ -296,7 +307,7 @@ def _request_entries(*, requests, actor_id: int | None, reason: str, now: dateti
 
 
 def _lines_write(
-    *, plans: list[_Plan], requests: dict[tuple[int, int], FulfillmentRequest], rule_days: dict[int, int],
+    *, plans: list[_Plan], requests: dict[tuple[int, int], _Request], rule_days: dict[int, int],
     queue: str, actor_id: int | None, reason: str, now: datetime, entries: list[tuple],
 ) -> list[_Part]:
     """Split, allocate and re-park the lines; return the parked parts that moved to another queue."""
@@ -361,7 +372,7 @@ def _split_off(original: _Line, *, part: _Part, queue: str) -> _Line:
     )
 
 
-def _allocated(line: _Line, *, facility_id: int, request: FulfillmentRequest) -> None:
+def _allocated(line: _Line, *, facility_id: int, request: _Request) -> None:
     line.allocated_facility_id = facility_id
     line.fulfillment_request_id = request.pk
     line.queue = ""  # an allocated line waits in no queue
