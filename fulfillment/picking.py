@@ -230,7 +230,7 @@ def pick_line_short(
         record(entries + close_entries)
         missing = line.quantity - line.picked_quantity
         return PickResult(job=job, line=line, job_closed=closed,
-                          message=f"{line.product.sku}: {missing} missing, sent to another location.")
+                          message=f"{line.product.name}: {missing} missing, sent to another location.")
 
 
 # --- batches -------------------------------------------------------------------------------------
@@ -404,7 +404,7 @@ def _unit_pick(*, job: PickJob, line: PickLine, actor, quantity: int, now: datet
     closed, close_entries = _job_close_if_done(job=job, actor=actor, now=now)
     _touch(job, actor, ["status", "outcome", "closed_at"] if closed else [])
     record(entries + close_entries)
-    message = f"{line.product.sku}: {line.picked_quantity} of {line.quantity} picked."
+    message = f"{line.product.name} ({line.product.sku}): {line.picked_quantity} of {line.quantity} picked."
     if closed:
         message += " Job complete."
     return PickResult(job=job, line=line, message=message, job_closed=closed)
