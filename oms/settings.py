@@ -154,6 +154,27 @@ CELERY_TASK_ALWAYS_EAGER = False
 # Base of the exponential retry backoff for tasks (seconds); tests shorten it.
 STOREFILL_RETRY_BACKOFF = float(os.environ.get("STOREFILL_RETRY_BACKOFF", "30"))
 
+# --- Outbox (docs/outbox.md) -------------------------------------------------------------------
+# Destination → adapter class ("EMAIL=oms.delivery.email.EmailAdapter,SHOP=…"). A destination without an
+# adapter is not delivered: its messages wait, PENDING, until one is configured.
+OUTBOX_ADAPTERS = dict(
+    item.split("=", 1) for item in env_list("OUTBOX_ADAPTERS", "EMAIL=oms.delivery.email.EmailAdapter")
+)
+# A message that failed this many tries is DEAD (shown in the console, retried by hand). The wait between
+# tries doubles from STOREFILL_RETRY_BACKOFF up to OUTBOX_MAX_BACKOFF seconds (with jitter).
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "10"))
+OUTBOX_MAX_BACKOFF = float(os.environ.get("OUTBOX_MAX_BACKOFF", "3600"))
+# The periodic sweep: delivers what no on-commit kick reached (broker down, retries coming due).
+OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
+# Messages one dispatcher run tries before it hands over to a fresh task.
+OUTBOX_DISPATCH_BATCH = int(os.environ.get("OUTBOX_DISPATCH_BATCH", "200"))
+# Seconds an adapter's network call may take (the message's row stays locked meanwhile).
+OUTBOX_SEND_TIMEOUT = float(os.environ.get("OUTBOX_SEND_TIMEOUT", "30"))
+# The email backend customer emails go through (default: EMAIL_BACKEND); the test worker sends by SMTP here.
+OUTBOX_EMAIL_BACKEND = os.environ.get("OUTBOX_EMAIL_BACKEND", "")
+# Modules registering email kinds besides every app's `emails` module (comma-separated).
+OUTBOX_EMAIL_MODULES = env_list("OUTBOX_EMAIL_MODULES", "")
+
 # --- Shop ---------------------------------------------------------------------------------------
 SHOPIFY_WEBHOOK_SECRET = os.environ.get("SHOPIFY_WEBHOOK_SECRET", "storefill-dev-webhook-secret")
 
@@ -183,6 +204,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "cancel-expired-unfillable": {"task": "oms.tasks.cancel_expired_unfillable", "schedule": 86400.0},
     "release-waiting-lines": {"task": "oms.tasks.release_waiting_lines", "schedule": 3600.0},
+    "dispatch-outbox": {"task": "oms.tasks.dispatch_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
 }
 
 # --- Routing ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from oms.approval import orders_approve_pending
+from oms.dispatch import outbox_dispatch
 from oms.parkings import unfillable_cancel_expired, waiting_lines_release
 from oms.routing.runs import RunAlreadyActive, brokering_run
 
@@ -37,3 +38,16 @@ def cancel_expired_unfillable() -> int:
 def release_waiting_lines() -> int:
     """Send pre-orders and backorders whose date came or whose stock arrived to BROKERING (scheduled)."""
     return waiting_lines_release(now=timezone.now())
+
+
+@shared_task(acks_late=True)
+def dispatch_outbox() -> dict:
+    """Deliver the due outbox messages (kicked on commit by outbox_write, and swept every OUTBOX_SWEEP_SECONDS).
+
+    Safe to run twice or at once: each message is claimed under a row lock. A run that stopped at its batch
+    limit queues the next one rather than holding the worker.
+    """
+    result = outbox_dispatch()
+    if result.more:
+        dispatch_outbox.delay()
+    return result.counts()
