@@ -1,8 +1,12 @@
-"""Shared fixtures: factories, users per role, and one real Celery worker per test session."""
+"""Shared fixtures: factories, users per role, one real Celery worker and one SMTP server per test session."""
 
+import asyncio
+import email
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,22 +27,89 @@ def _database_url_for(settings_dict: dict) -> str:
     return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
 
 
+class SmtpServer:
+    """A local SMTP server (aiosmtpd) owned by the tests: it keeps every message it accepts.
+
+    `refuse[address] = "550 …"` answers RCPT TO for that address so. `hold_for = address` keeps the next message
+    to that address and then holds the answer to its DATA until `release()`: a sender killed meanwhile has
+    handed the message over without hearing that it was accepted.
+    """
+
+    def __init__(self, port: int):
+        self.port = port
+        self.messages: list[email.message.Message] = []
+        self.refuse: dict[str, str] = {}
+        self.hold_for: str | None = None
+        self.held = threading.Event()
+        self.released = threading.Event()
+
+    def reset(self) -> None:
+        self.messages.clear()
+        self.refuse.clear()
+        self.hold_for = None
+        self.held.clear()
+        self.released.clear()
+
+    def release(self) -> None:
+        self.released.set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.original_content or envelope.content))
+        if self.hold_for is not None and self.hold_for in envelope.rcpt_tos:
+            self.hold_for = None
+            self.held.set()
+            while not self.released.is_set():
+                await asyncio.sleep(0.05)
+        return "250 Message accepted for delivery"
+
+
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):
-    """A real `celery worker` process on Redis, pointed at the test database.
+def smtp_server():
+    """The session's SMTP server on a free local port; the Celery workers send customer emails to it."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = SmtpServer(port)
+    controller = Controller(server, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield server
+    server.release()
+    controller.stop()
+
+
+def worker_environment(*, smtp_port: int) -> dict:
+    """The environment of a test worker: the test database and settings, customer emails to the SMTP server."""
+    from django.db import connection
+
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "oms.test_settings"
+    env["DATABASE_URL"] = _database_url_for(connection.settings_dict)
+    env["OUTBOX_EMAIL_BACKEND"] = "django.core.mail.backends.smtp.EmailBackend"
+    env["EMAIL_HOST"], env["EMAIL_PORT"] = "127.0.0.1", str(smtp_port)
+    env["OUTBOX_EMAIL_MODULES"] = "tests.oms.test_outbox_worker"  # its test-only email kind
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, smtp_server):
+    """A real `celery worker` process on Redis, pointed at the test database and the session's SMTP server.
 
     Tests that use it must be transactional (`@pytest.mark.django_db(transaction=True)`) so the
     worker sees their rows. The queue is purged first so a previous session's leftovers never run.
     """
-    from django.db import connection
-
     from oms.celery import app
 
     ARTIFACTS.mkdir(exist_ok=True)
     app.control.purge()
-    env = dict(os.environ)
-    env["DJANGO_SETTINGS_MODULE"] = "oms.test_settings"
-    env["DATABASE_URL"] = _database_url_for(connection.settings_dict)
+    env = worker_environment(smtp_port=smtp_server.port)
     log = open(ARTIFACTS / "celery-worker.log", "ab")
     hostname = WORKER_NAME
     process = subprocess.Popen(
