@@ -2,9 +2,11 @@
 
 import json
 import re
+import threading
+from collections.abc import Callable
 from datetime import datetime
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import BooleanField, JSONField, Model, Q
 from django.db.models.expressions import RawSQL
 
@@ -22,6 +24,7 @@ def rows_insert(*, model: type[Model], columns: list[str], rows: list[tuple], id
     if not rows:
         return []
     if connection.vendor != "postgresql":
+        rows = [tuple(json.loads(value) if isinstance(value, JsonText) else value for value in row) for row in rows]
         objects = [model(**dict(zip(columns, row, strict=True))) for row in rows]
         model.objects.bulk_create(objects, batch_size=500)
         return [obj.pk for obj in objects] if ids else []
@@ -48,11 +51,56 @@ def rows_insert(*, model: type[Model], columns: list[str], rows: list[tuple], id
     return new_ids
 
 
+class JsonText(str):
+    """A JSON document already encoded (json.dumps), for a JSONField column given to rows_insert."""
+
+
 def _json_encoded(row: tuple, positions: list[int]) -> tuple:
     values = list(row)
     for index in positions:
-        values[index] = json.dumps(values[index])
+        value = values[index]
+        values[index] = value if isinstance(value, JsonText) else json.dumps(value)
     return tuple(values)
+
+
+class Alongside:
+    """`with Alongside(work):` runs `work` (statements on this thread's connection) in a helper thread while the
+    block runs, and waits for it at the end of the block, raising what it raised.
+
+    For a statement whose result nobody needs, next to Python work that needs no database: the database and
+    Python each use a core. The block must not use the database (the connection is the helper's meanwhile);
+    statements run in the order they would one after the other. Without PostgreSQL `work` simply runs first.
+    """
+
+    def __init__(self, work: Callable[[], object]):
+        self.work = work
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> "Alongside":
+        if connection.vendor != "postgresql":
+            self.work()
+            return self
+        wrapper = connections[DEFAULT_DB_ALIAS]
+        wrapper.inc_thread_sharing()
+        self.thread = threading.Thread(target=self._run, args=(wrapper,), name="statement-alongside", daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self, wrapper) -> None:
+        connections[DEFAULT_DB_ALIAS] = wrapper  # this thread works on the caller's connection and transaction
+        try:
+            self.work()
+        except BaseException as exc:  # raised in the caller's thread by __exit__
+            self.error = exc
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if self.thread is None:
+            return
+        self.thread.join()
+        connections[DEFAULT_DB_ALIAS].dec_thread_sharing()
+        if self.error is not None and exc is None:
+            raise self.error
 
 
 def pg_array(values) -> str:

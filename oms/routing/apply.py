@@ -1,6 +1,8 @@
 """Writing routing decisions set-wise: reservations, line splits, requests, pick jobs, history, decisions."""
 
+import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -9,7 +11,7 @@ from django.db import connection
 from django.db.models import Count
 
 from fulfillment.jobs import pick_jobs_create
-from oms.db import ids_in, pg_array, rows_insert
+from oms.db import Alongside, JsonText, ids_in, pg_array, rows_insert
 from oms.models import (
     BrokeringRun,
     FulfillmentRequest,
@@ -164,38 +166,43 @@ def decisions_apply(
     result.request_ids = [request.pk for request in requests.values()]
     actor_id = actor.pk if actor is not None else None
     entries = _request_entries(requests=requests.values(), actor_id=actor_id, reason=trigger_reason, now=now)
-    moved = _lines_write(plans=plans, requests=requests, rule_days=rule_days, queue=queue, actor_id=actor_id,
-                         reason=trigger_reason, now=now, entries=entries)
+    moved, changed = _lines_write(plans=plans, requests=requests, rule_days=rule_days, queue=queue,
+                                  actor_id=actor_id, reason=trigger_reason, now=now, entries=entries)
 
-    source = f"brokering run {run.pk}" if run is not None else trigger_reason
-    short = stock_reserve_many(
-        reservations=[
+    # The lines' UPDATE (every index of the table moves) runs while the rest of the batch is made ready.
+    with Alongside(lambda: _lines_update(changed)):
+        reservations = [
             (world.stock_level_ids[part.line.product_id][part.facility_id], part.quantity, part.line.pk)
             for plan in plans for parts in plan.parts.values() for part in parts if part.facility_id
-        ],
-        actor=actor, source=source, now=now, rows_locked=True,  # by _stock_conflicts
-    )
+        ]
+        jobs_for = defaultdict(list)
+        for plan in plans:
+            for parts in plan.parts.values():
+                for part in parts:
+                    if part.facility_id:
+                        jobs_for[(plan.order_id, part.facility_id)].append(part.line)
+        sent = [(request, jobs_for[key]) for key, request in requests.items()
+                if request.status == RequestStatus.PROCESSED]
+        encode = JsonText if connection.vendor == "postgresql" else None
+        decision_rows = [
+            (plan.order_id, run.pk if run is not None else None,
+             plan.decision.rule_id if plan.decision.rule_id in rule_days else None,
+             plan.decision.outcome, _details(plan=plan, world=world, encode=encode), now)
+            for plan in plans
+        ]
+
+    source = f"brokering run {run.pk}" if run is not None else trigger_reason
+    short = stock_reserve_many(reservations=reservations, actor=actor, source=source, now=now,
+                               rows_locked=True)  # by _stock_conflicts
     if short:
         raise RuntimeError(f"stock levels {sorted(short)} came back short although they were locked")
 
-    jobs_for = defaultdict(list)
-    for plan in plans:
-        for parts in plan.parts.values():
-            for part in parts:
-                if part.facility_id:
-                    jobs_for[(plan.order_id, part.facility_id)].append(part.line)
-    sent = [(request, jobs_for[key]) for key, request in requests.items() if request.status == RequestStatus.PROCESSED]
     pick_jobs_create(requests=sent, now=now)
     rows_insert(model=TransitionLog, columns=LOG_COLUMNS, rows=entries)
     _queue_moves_tell(plans=plans, moved=moved, orders=orders, actor_id=actor_id, now=now)
     rows_insert(
         model=RoutingDecision, columns=["order_id", "run_id", "rule_id", "outcome", "details", "created_at"],
-        rows=[
-            (plan.order_id, run.pk if run is not None else None,
-             plan.decision.rule_id if plan.decision.rule_id in rule_days else None,
-             plan.decision.outcome, _details(plan=plan, world=world), now)
-            for plan in plans
-        ],
+        rows=decision_rows,
     )
     for plan in plans:
         for parts in plan.parts.values():
@@ -309,8 +316,9 @@ def _request_entries(*, requests, actor_id: int | None, reason: str, now: dateti
 def _lines_write(
     *, plans: list[_Plan], requests: dict[tuple[int, int], _Request], rule_days: dict[int, int],
     queue: str, actor_id: int | None, reason: str, now: datetime, entries: list[tuple],
-) -> list[_Part]:
-    """Split, allocate and re-park the lines; return the parked parts that moved to another queue."""
+) -> tuple[list[_Part], list[_Line]]:
+    """Split, allocate and re-park the lines; return the parked parts that moved to another queue, and the
+    original lines that changed (for _lines_update: the caller writes them)."""
     changed: list[_Line] = []
     new_lines: list[_Line] = []
     splits: list[tuple[_Line, _Part]] = []  # (original, part) for every new line
@@ -355,8 +363,7 @@ def _lines_write(
             entries.append(("orderline", part.line.pk, original.order_id, "allocate", OrderLine.Status.QUEUED,
                             OrderLine.Status.ALLOCATED, actor_id, f"{reason} (split from line {original.pk})", now))
     _excluded_copy(splits=splits)
-    _lines_update(changed)
-    return moved
+    return moved, changed
 
 
 def _split_off(original: _Line, *, part: _Part, queue: str) -> _Line:
@@ -500,8 +507,11 @@ def decision_details(*, decision: Decision, world: World) -> dict:
     return details
 
 
-def _details(*, plan: _Plan, world: World) -> dict:
-    """The decision's details with the line ids as written (a split part names its new line)."""
+def _details(*, plan: _Plan, world: World, encode: Callable[[str], str] | None = None) -> dict | str:
+    """The decision's details with the line ids as written (a split part names its new line).
+
+    With `encode`, as JSON text: encode(json.dumps(details)).
+    """
     details = decision_details(decision=plan.decision, world=world)
     allocations, parked = [], []
     for parts in plan.parts.values():
@@ -513,4 +523,4 @@ def _details(*, plan: _Plan, world: World) -> dict:
             else:
                 parked.append({"line_id": part.line.pk, "quantity": part.quantity, "queue": part.queue})
     details["allocations"], details["parked"] = allocations, parked
-    return details
+    return details if encode is None else encode(json.dumps(details))
