@@ -185,3 +185,17 @@ def test_seeding_again_keeps_a_changed_password_and_edited_facility():
     call_command("seed_demo", stdout=_Discard())
     assert authenticate(username="nyc01-manager", password="changed-by-the-manager") is not None
     assert Facility.objects.get(code="NYC-01").daily_capacity == 7
+
+
+def test_seed_leaves_work_at_packing_and_at_the_carrier_handover_and_adds_none_the_second_time():
+    from fulfillment.models import HandoverJob, PackJob, Parcel
+
+    waiting_to_pack = PackJob.objects.filter(status=PackJob.Status.OPEN).count()
+    for_the_carrier = HandoverJob.objects.filter(channel=HandoverJob.Channel.CARRIER, status="OPEN")
+    assert waiting_to_pack >= 3 and for_the_carrier.count() >= 3
+    assert not Parcel.objects.filter(shipment__handovers__in=for_the_carrier).exclude(status="LABELED").exists()
+
+    call_command("seed_demo", stdout=_Discard())
+
+    assert PackJob.objects.count() == waiting_to_pack + for_the_carrier.count()
+    assert stock_ledger_problems() == []

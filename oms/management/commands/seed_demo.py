@@ -4,6 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from fulfillment.demo import demo_store_work
 from oms.approval import orders_approve_pending
 from oms.demo_data import DEMO_PASSWORD, demo_logins, demo_seed
 from oms.routing.runs import RunAlreadyActive, brokering_run
@@ -44,6 +45,9 @@ class Command(BaseCommand):
                 f"brokering     orders {run.orders_considered}, lines {run.lines_considered}, "
                 f"allocated {run.lines_allocated}, parked {run.lines_parked}"
             )
+        # And something at every station of a few stores: an order waiting at packing, one for the carrier.
+        work = demo_store_work()
+        self.stdout.write(f"store work    picked {work.picked} orders, packed and labelled {work.labelled}")
 
         self.stdout.write("")
         self.stdout.write(f"{'role':<16} {'username':<18} password")
