@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.db import models
 
-from fulfillment.models import HandoverJob, PackJob, Parcel, PickJob, PickLine, Shipment
+from fulfillment.models import BoxType, HandoverJob, PackJob, Parcel, PickJob, PickLine, Shipment, ShortPickReason
 from oms.admin import ViewOnlyAdmin, ViewOnlyInline
 
 
@@ -58,3 +58,24 @@ class HandoverJobAdmin(ViewOnlyAdmin):
     list_filter = ["status", "channel", "facility"]
     search_fields = ["order__name"]
     list_select_related = ["order", "facility"]
+
+
+@admin.register(ShortPickReason)
+class ShortPickReasonAdmin(admin.ModelAdmin):
+    """Setup data: the reasons associates choose from when they cannot pick a line in full."""
+
+    list_display = ["position", "code", "name", "is_active"]
+    list_display_links = ["code"]
+    list_editable = ["position", "is_active"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(BoxType)
+class BoxTypeAdmin(admin.ModelAdmin):
+    """Setup data: the boxes stores pack into (size for the carrier, own weight for the parcel)."""
+
+    list_display = ["position", "code", "name", "length_mm", "width_mm", "height_mm", "tare_weight_grams",
+                    "max_weight_grams", "is_active"]
+    list_display_links = ["code"]
+    list_editable = ["position", "is_active"]
+    search_fields = ["code", "name"]

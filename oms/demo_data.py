@@ -516,7 +516,8 @@ class SeedSummary:
 
 # Setup data operations staff maintain in the Django admin (DESIGN: "Django admin is for setup data").
 OPERATIONS_PERMISSIONS = (
-    ("oms", "product"), ("stores", "facility"), ("stores", "storemembership"),
+    ("oms", "product"), ("oms", "routingrule"), ("stores", "facility"), ("stores", "storemembership"),
+    ("fulfillment", "boxtype"), ("fulfillment", "shortpickreason"),
 )
 
 

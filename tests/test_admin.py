@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from fulfillment.models import HandoverJob, PackJob, Parcel, PickJob, PickLine, Shipment
 from oms.history import transit_and_save
-from oms.models import FulfillmentRequest, Order, OutboxMessage, TransitionLog
+from oms.models import BrokeringRun, FulfillmentRequest, Order, OutboxMessage, TransitionLog
 from oms.outbox import outbox_write
+from oms.routing.load import rules_ensure_defaults
 from stores.access import operations_group
 from stores.models import StockLevel
 from stores.stock import stock_adjust
@@ -31,7 +32,8 @@ REGISTERED = [
     "stores.facility", "stores.stocklevel", "stores.inventoryadjustment",
     "oms.product", "oms.order", "oms.fulfillmentrequest", "oms.outboxmessage", "oms.transitionlog",
     "fulfillment.pickjob", "fulfillment.packjob", "fulfillment.shipment", "fulfillment.parcel",
-    "fulfillment.handoverjob",
+    "fulfillment.handoverjob", "fulfillment.boxtype", "fulfillment.shortpickreason",
+    "oms.routingrule", "oms.brokeringrun",
 ]
 
 
@@ -60,6 +62,9 @@ def records():
     Parcel.objects.create(shipment=shipment, created_at=now, tracking_number="1Z999")
     HandoverJob.objects.create(facility=facility, order=order, channel=HandoverJob.Channel.CARRIER, shipment=shipment,
                                created_at=now)
+    rules_ensure_defaults()
+    BrokeringRun.objects.create(queue="BROKERING", status="SUCCEEDED", started_at=now, heartbeat_at=now,
+                                finished_at=now)
     return {"order": order, "facility": facility, "product": product}
 
 
@@ -201,3 +206,34 @@ def test_every_registered_model_is_covered_above():
     registered = {f"{model._meta.app_label}.{model._meta.model_name}" for model in admin.site._registry}
     ours = {label for label in registered if label.split(".")[0] in {"oms", "stores", "fulfillment"}}
     assert ours == set(REGISTERED)
+
+
+def test_routing_rule_admin_refuses_unknown_queues_fences_and_negative_weights(admin_client):
+    rule = rules_ensure_defaults()[0]
+    url = reverse("admin:oms_routingrule_change", args=[rule.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data = {name: ("" if value is None else value) for name, value in data.items()}
+    data.update(queues='["BROKERING", "NOWHERE"]', fences='["TELEPATHY"]', weight_stock="-1",
+                is_active="on" if rule.is_active else "")
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "NOWHERE" in str(errors["queues"]) and "TELEPATHY" in str(errors["fences"])
+    assert "negative" in str(errors["weight_stock"])
+    rule.refresh_from_db()
+    assert "NOWHERE" not in rule.queues
+
+
+def test_operations_staff_may_edit_box_types_and_short_pick_reasons(client):
+    user = UserFactory(is_staff=True)
+    user.groups.add(operations_group())
+    group = operations_group()
+    group.permissions.add(*Permission.objects.filter(content_type__app_label="fulfillment",
+                                                     content_type__model__in=["boxtype", "shortpickreason"]))
+    client.force_login(user)
+
+    assert client.get(reverse("admin:fulfillment_boxtype_changelist")).status_code == 200
+    assert client.get(reverse("admin:fulfillment_shortpickreason_add")).status_code == 200
