@@ -352,9 +352,25 @@ class HandoverJob(FSMModelMixin, models.Model):
     created_at = models.DateTimeField()
     handed_over_at = models.DateTimeField(null=True, blank=True)
 
+    # Customer handovers (pickup): what the customer shows at the counter, where the items wait, and when
+    # the reminder and the expiry are due (computed from the store's settings when the items are ready).
+    pickup_code = models.CharField(max_length=12, blank=True, help_text="Short code the customer shows.")
+    shelf = models.CharField(max_length=32, blank=True, help_text="Where the items wait for the customer.")
+    remind_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Proof of pickup (when the store asks for it).
+    collected_by = models.CharField(max_length=120, blank=True)
+    collected_relation = models.CharField(max_length=10, blank=True, help_text="SELF or OTHER.")
+    collected_id_last4 = models.CharField(max_length=4, blank=True)
+    version = models.PositiveIntegerField(default=0, db_default=0)
+
     class Meta:
         ordering = ["pk"]
         indexes = [models.Index(fields=["facility", "status"])]
+        constraints = [
+            models.UniqueConstraint(fields=["pickup_code"], condition=~Q(pickup_code=""), name="one_pickup_code"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} handover {self.pk}"
@@ -366,3 +382,59 @@ class HandoverJob(FSMModelMixin, models.Model):
     @transition(field=status, source=Status.OPEN, target=Status.CANCELED)
     def cancel(self):
         pass
+
+
+class PutBackTask(FSMModelMixin, models.Model):
+    """Units that left a tote or the pickup shelf without leaving the building: back to their bins.
+
+    The one put-back mechanism (DESIGN.md "Stock"): a canceled, rejected, refused or uncollected line
+    that was already picked keeps its reservation until an associate confirms the units are back on
+    the shelf; confirming releases it.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN"
+        DONE = "DONE"
+
+    class Reason(models.TextChoices):
+        CONSUMER_NO_SHOW = "CONSUMER_NO_SHOW", "Customer did not collect"
+        CONSUMER_REJECTS = "CONSUMER_REJECTS", "Customer refused the items"
+        ORDER_CANCELED = "ORDER_CANCELED", "Order canceled"
+        REJECTED = "REJECTED", "Rejected by the store"
+
+    facility = models.ForeignKey("stores.Facility", on_delete=models.PROTECT, related_name="put_back_tasks")
+    order = models.ForeignKey("oms.Order", on_delete=models.CASCADE, related_name="put_back_tasks")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    note = models.CharField(max_length=200, blank=True)
+    status = FSMField(default=Status.OPEN, choices=Status.choices, protected=True, db_index=True)
+    created_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["facility", "status"])]
+
+    def __str__(self) -> str:
+        return f"Put-back {self.pk} ({self.get_reason_display()})"
+
+    @transition(field=status, source=Status.OPEN, target=Status.DONE)
+    def confirm(self):
+        """The units are back in their bins."""
+
+
+class PutBackItem(models.Model):
+    """Units of one order line to return; they stay reserved until the task is confirmed."""
+
+    task = models.ForeignKey(PutBackTask, on_delete=models.CASCADE, related_name="items")
+    order_line = models.ForeignKey("oms.OrderLine", on_delete=models.PROTECT, related_name="put_back_items")
+    product = models.ForeignKey("oms.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="put_back_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × product {self.product_id}"

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from oms.history import transit
-from oms.models import FulfillmentRequest, Order, OrderLine, TransitionLog
+from oms.models import FulfillmentRequest, Order, OrderLine, OutboxMessage, TransitionLog
 from oms.orders import order_settle
+from oms.outbox import outbox_write
 from stores.stock import stock_consume, stock_release
 
 LineStatus = OrderLine.Status
@@ -144,3 +145,40 @@ def request_cancel_if_empty(*, request_id: int | None, actor, now: datetime, rea
     entry = transit(request, "cancel", actor=actor, reason=reason, at=now)
     request.save(update_fields=["status"])
     return [entry]
+
+
+def order_lines_cancel_held(
+    *, order: Order, lines: Iterable[OrderLine], actor, reason: str, now: datetime, notify_shop: bool = True,
+) -> list[TransitionLog]:
+    """Cancel ALLOCATED lines whose units are already picked: their reservation stays, held by a put-back.
+
+    For a customer who refuses items or never collects them (and, later, cancellations and rejections
+    of picked units): the lines become CANCELED at once — the shop is told with one "lines-canceled"
+    message —, the units keep their reservation until an associate confirms they are back on the
+    shelf (fulfillment's put-back task releases it), and the order completes or cancels when nothing is
+    left open. Expects the order and the lines locked by the caller. Returns the lines' log entries.
+    """
+    lines = list(lines)
+    if any(line.status != LineStatus.ALLOCATED for line in lines):
+        raise LineError("only allocated lines are canceled with their units held for a put-back")
+    entries = []
+    for line in lines:
+        entries.append(transit(line, "cancel", actor=actor, reason=reason, at=now))
+        line.cancel_reason = reason[:64]
+        line.save(update_fields=["status", "cancel_reason"])
+    if lines and notify_shop:
+        quantities: dict[str, int] = {}
+        for line in lines:
+            quantities[line.external_line_id] = quantities.get(line.external_line_id, 0) + line.quantity
+        outbox_write(
+            kind="lines-canceled", destination=OutboxMessage.Destination.SHOP, order=order, now=now,
+            idempotency_key=f"lines-canceled:{order.pk}:{','.join(str(line.pk) for line in lines)}",
+            payload={
+                "external_id": order.external_id, "name": order.name, "reason": reason,
+                "lines": [{"external_line_id": external_id, "quantity": quantity}
+                          for external_id, quantity in sorted(quantities.items())],
+            },
+        )
+    entries += _requests_complete({line.fulfillment_request_id for line in lines} - {None}, actor=actor, now=now)
+    order_settle(order=order, lines=list(OrderLine.objects.filter(order=order).order_by("pk")), actor=actor, now=now)
+    return entries

@@ -74,8 +74,15 @@ class Facility(models.Model):
     pickup_service_hours = models.PositiveSmallIntegerField(
         default=2, help_text="Opening hours until a pickup order must be ready."
     )
-    pickup_reminder_hours = models.PositiveSmallIntegerField(default=48)
-    pickup_expiry_days = models.PositiveSmallIntegerField(default=7)
+    pickup_reminder_hours = models.PositiveSmallIntegerField(
+        default=48, help_text="Hours after the items are ready until the customer is reminded."
+    )
+    pickup_expiry_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Days after the items are ready until an uncollected pickup is canceled (at closing)."
+    )
+    pickup_proof_required = models.BooleanField(
+        default=False, help_text="Ask who collects (name, self or other, last 4 characters of an ID) at the counter."
+    )
     reroute_after_hours = models.PositiveSmallIntegerField(
         default=24, help_text="Opening hours after which an unstarted ship pick job is withdrawn."
     )

@@ -6,7 +6,7 @@ A transition added or removed in a model without updating this table fails here.
 import pytest
 from django_fsm import FSMFieldMixin
 
-from fulfillment.models import HandoverJob, PackJob, Parcel, PickJob, PickLine, Shipment
+from fulfillment.models import HandoverJob, PackJob, Parcel, PickJob, PickLine, PutBackTask, Shipment
 from oms.models import FulfillmentRequest, Order, OrderLine
 
 ALLOWED = {
@@ -42,6 +42,7 @@ ALLOWED = {
         ("OPEN", "CANCELED"), ("LABELED", "CANCELED"),
     },
     HandoverJob: {("OPEN", "HANDED_OVER"), ("OPEN", "CANCELED")},
+    PutBackTask: {("OPEN", "DONE")},
 }
 
 
