@@ -93,3 +93,15 @@ def _after_opening_hours(*, hours, start: datetime, duration: timedelta) -> date
             remaining -= open_left
         day += timedelta(days=1)
         cursor = datetime.combine(day, time.min, tzinfo=start.tzinfo)
+
+
+def pickup_expires_at(*, facility: Facility, ready_at: datetime) -> datetime:
+    """When an uncollected pickup expires: closing time `facility.pickup_expiry_days` local days after the
+    items were ready (the next open day's closing when that day is closed; local midnight without hours)."""
+    tz = facility.tz
+    day = ready_at.astimezone(tz).date() + timedelta(days=facility.pickup_expiry_days)
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    hours = _opening_hours(_frozen(facility.opening_hours or {}))
+    if not any(hours):
+        return datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz).astimezone(ready_at.tzinfo)
+    return _business_day_end(hours=hours, start=start).astimezone(ready_at.tzinfo)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from fulfillment.models import HandoverJob, PickBatch, PickJob, PickLine, ShortPickReason
 from fulfillment.packing import pack_job_create
+from fulfillment.pickup import pickup_ready
 from oms.history import record, transit
 from oms.lines import order_line_requeue, rejected_queue_for, request_acknowledge, request_cancel_if_empty
 from oms.models import Order, OrderLine, TransitionLog
@@ -456,9 +457,10 @@ def _job_close_if_done(*, job: PickJob, actor, now: datetime) -> tuple[bool, lis
         _, pack_entries = pack_job_create(pick_job=job, lines=ship, actor=actor, now=now)
         entries += pack_entries
     if pickup:
-        # Ready for the customer: the counter's handover (emails and the counter pages build on it).
-        HandoverJob.objects.create(facility_id=job.facility_id, order_id=job.order_id,
-                                   channel=HandoverJob.Channel.CUSTOMER, created_at=now)
+        # Ready for the customer: kept aside for the counter, with a pickup code, and the customer is emailed.
+        handover = HandoverJob.objects.create(facility_id=job.facility_id, order_id=job.order_id,
+                                              channel=HandoverJob.Channel.CUSTOMER, created_at=now)
+        pickup_ready(handover=handover, facility=job.facility, now=now)
     return True, entries
 
 

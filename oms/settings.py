@@ -204,6 +204,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "cancel-expired-unfillable": {"task": "oms.tasks.cancel_expired_unfillable", "schedule": 86400.0},
     "release-waiting-lines": {"task": "oms.tasks.release_waiting_lines", "schedule": 3600.0},
+    "send-pickup-reminders": {"task": "fulfillment.tasks.send_pickup_reminders", "schedule": 900.0},
+    "expire-pickups": {"task": "fulfillment.tasks.expire_pickups", "schedule": 900.0},
     "dispatch-outbox": {"task": "oms.tasks.dispatch_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
 }
 
