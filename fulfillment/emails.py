@@ -11,6 +11,7 @@ from datetime import datetime
 import segno
 
 from oms.delivery.email import Email, InlineImage, email_kind
+from oms.delivery.samples import email_sample
 from oms.models import OutboxMessage
 from stores.models import WEEKDAYS, Facility
 
@@ -42,9 +43,12 @@ def _context(message: OutboxMessage) -> tuple[dict, Facility]:
         "pickup_code": payload["pickup_code"],
         "items": payload["items"],
         "store": facility,
-        "store_address": ", ".join(part for part in (facility.address1, facility.postal_code, facility.city) if part),
+        "store_address": ", ".join(part for part in (facility.address1,
+                                                      " ".join(p for p in (facility.city, facility.postal_code) if p))
+                                   if part),
         "opening_hours": opening_hours_rows(facility),
-        "expires_on": expires_at.astimezone(facility.tz) if expires_at else None,
+        # Naive local time: the template shows the store's clock, not the server's time zone.
+        "expires_on": expires_at.astimezone(facility.tz).replace(tzinfo=None) if expires_at else None,
         "qr_cid": QR_CID,
     }, facility
 
@@ -82,3 +86,45 @@ def pickup_expired_email(message: OutboxMessage) -> Email:
         context=context,
         reply_to=[facility.email] if facility.email else [],
     )
+
+
+# --- samples for `render_sample_emails` ------------------------------------------------------------
+
+def _sample(kind: str, now: datetime) -> OutboxMessage:
+    from fulfillment.due import pickup_expires_at
+    from fulfillment.pickup import pickup_code_new
+    from oms.models import Order, OrderLine
+
+    line = (OrderLine.objects.filter(pickup_facility__isnull=False, product__isnull=False)
+            .select_related("order", "pickup_facility", "product").order_by("pk").first())
+    if line is None:
+        raise LookupError("no pickup order in the database")
+    order: Order = line.order
+    facility = line.pickup_facility
+    lines = order.lines.filter(pickup_facility=facility).select_related("product").order_by("pk")
+    return OutboxMessage(
+        kind=kind, destination=OutboxMessage.Destination.EMAIL, order=order, idempotency_key=f"sample:{kind}",
+        created_at=now, due_at=now,
+        payload={
+            "handover_id": 0, "facility_id": facility.pk, "order_name": order.name,
+            "customer_name": order.customer_name, "email": order.email or "customer@example.com",
+            "pickup_code": pickup_code_new(),
+            "expires_at": pickup_expires_at(facility=facility, ready_at=now).isoformat(),
+            "items": [{"sku": item.sku, "name": item.product.name, "quantity": item.quantity} for item in lines],
+        },
+    )
+
+
+@email_sample("pickup-ready")
+def pickup_ready_sample(now: datetime) -> OutboxMessage:
+    return _sample("pickup-ready", now)
+
+
+@email_sample("pickup-reminder")
+def pickup_reminder_sample(now: datetime) -> OutboxMessage:
+    return _sample("pickup-reminder", now)
+
+
+@email_sample("pickup-expired")
+def pickup_expired_sample(now: datetime) -> OutboxMessage:
+    return _sample("pickup-expired", now)
