@@ -1,7 +1,8 @@
 """Demo only: move some of each store's routed work along, so the demo opens with something at every station.
 
 Runs the real picking and packing services as each store's associate: per store one order picked
-(waiting at packing) and one packed and labelled (waiting for the carrier). A store that already has
+(waiting at packing), one packed and labelled (waiting for the carrier) and one pickup order ready at
+the counter. A store that already has
 pack work is left alone, so seeding twice changes nothing.
 """
 
@@ -26,6 +27,7 @@ from stores.models import Facility, StoreMembership
 class DemoStoreWork:
     picked: int = 0
     labelled: int = 0
+    ready_for_pickup: int = 0
 
 
 def demo_store_work(*, stores: int = 6) -> DemoStoreWork:
@@ -50,6 +52,12 @@ def demo_store_work(*, stores: int = 6) -> DemoStoreWork:
             if index == 1 and pack_job is not None:
                 _pack_and_label(pack_job, associate.user, boxes)
                 done.labelled += 1
+        # And one pickup order ready at the counter (its ready-for-pickup email goes out through the outbox).
+        pickup_job = (PickJob.objects.filter(facility=facility, status=PickJob.Status.OPEN)
+                      .filter(Exists(pickup_lines)).order_by("due_at", "pk").first())
+        if pickup_job is not None:
+            _pick_all(pickup_job, associate.user)
+            done.ready_for_pickup += 1
     return done
 
 

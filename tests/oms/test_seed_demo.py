@@ -187,15 +187,18 @@ def test_seeding_again_keeps_a_changed_password_and_edited_facility():
     assert Facility.objects.get(code="NYC-01").daily_capacity == 7
 
 
-def test_seed_leaves_work_at_packing_and_at_the_carrier_handover_and_adds_none_the_second_time():
+def test_seed_leaves_work_at_packing_the_carrier_and_the_counter_and_adds_none_the_second_time():
     from fulfillment.models import HandoverJob, PackJob, Parcel
 
     waiting_to_pack = PackJob.objects.filter(status=PackJob.Status.OPEN).count()
     for_the_carrier = HandoverJob.objects.filter(channel=HandoverJob.Channel.CARRIER, status="OPEN")
-    assert waiting_to_pack >= 3 and for_the_carrier.count() >= 3
+    at_the_counter = HandoverJob.objects.filter(channel=HandoverJob.Channel.CUSTOMER, status="OPEN")
+    assert waiting_to_pack >= 3 and for_the_carrier.count() >= 3 and at_the_counter.count() >= 3
+    assert all(handover.pickup_code for handover in at_the_counter)
     assert not Parcel.objects.filter(shipment__handovers__in=for_the_carrier).exclude(status="LABELED").exists()
 
     call_command("seed_demo", stdout=_Discard())
 
     assert PackJob.objects.count() == waiting_to_pack + for_the_carrier.count()
+    assert HandoverJob.objects.filter(channel=HandoverJob.Channel.CUSTOMER).count() == at_the_counter.count()
     assert stock_ledger_problems() == []

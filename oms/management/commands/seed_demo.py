@@ -47,7 +47,8 @@ class Command(BaseCommand):
             )
         # And something at every station of a few stores: an order waiting at packing, one for the carrier.
         work = demo_store_work()
-        self.stdout.write(f"store work    picked {work.picked} orders, packed and labelled {work.labelled}")
+        self.stdout.write(f"store work    picked {work.picked} orders, packed and labelled {work.labelled}, "
+                          f"{work.ready_for_pickup} pickups ready at the counter")
 
         self.stdout.write("")
         self.stdout.write(f"{'role':<16} {'username':<18} password")
