@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.shortcuts import get_object_or_404
 
-from fulfillment.models import HandoverJob, PackJob, PickBatch, PickJob, PickLine
+from fulfillment.models import HandoverJob, PackJob, PickBatch, PickJob, PickLine, PutBackTask
 from stores.models import Facility, StockLevel
 
 
@@ -19,6 +19,7 @@ class StoreOverview:
     ready_for_customer: int
     ready_for_carrier: int
     open_pack_jobs: int = 0
+    open_put_backs: int = 0
 
 
 def store_overview(*, facility: Facility, now: datetime) -> StoreOverview:
@@ -34,8 +35,10 @@ def store_overview(*, facility: Facility, now: datetime) -> StoreOverview:
     packs = PackJob.objects.filter(
         facility=facility, status__in=[PackJob.Status.OPEN, PackJob.Status.IN_PROGRESS]
     ).count()
+    put_backs = PutBackTask.objects.filter(facility=facility, status=PutBackTask.Status.OPEN).count()
     return StoreOverview(
         open_pack_jobs=packs,
+        open_put_backs=put_backs,
         open_pick_jobs=picks["open"],
         in_progress_pick_jobs=picks["in_progress"],
         overdue_pick_jobs=picks["overdue"],

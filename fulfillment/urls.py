@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from fulfillment.views import handover, packing, picking
+from fulfillment.views import counter, handover, packing, picking
 
 app_name = "fulfillment"
 
@@ -24,6 +24,7 @@ store_patterns = [
     path("batches/<int:batch_id>/sheet.pdf", picking.pick_batch_sheet, name="pick-batch-sheet"),
     path("", include(packing.urlpatterns)),
     path("", include(handover.urlpatterns)),
+    path("", include(counter.urlpatterns)),
 ]
 
 urlpatterns = [path("store/<slug:facility_code>/", include(store_patterns))]
