@@ -1,6 +1,6 @@
 """The pickup counter: searching ready pickups, codes and their refusals, handing over with refusals and proof."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from fulfillment.counter import CounterError, pickup_find_by_code, pickup_hand_over, pickup_search
 from fulfillment.models import HandoverJob, PutBackItem, PutBackTask
+from fulfillment.pickup import pickups_expire
 from oms.history import transit_and_save
 from oms.ledger import stock_ledger_problems
 from oms.models import FulfillmentRequest, Order, OrderLine, OutboxMessage
@@ -141,11 +142,19 @@ def test_a_collected_pickup_is_refused_with_when(store, pickup):
     assert "by Ada" in refused.value.message
 
 
-def expire(pickup, *, reason=HandoverJob.CancelReason.CONSUMER_NO_SHOW, at=None):
-    """What the expiry task does to the handover (the counter only reads it)."""
+def expire(pickup, *, at=None) -> datetime:
+    """The expiry task runs after the pickup's expiry (at `at`): the handover is canceled as a no-show."""
+    at = at or timezone.now()
+    HandoverJob.objects.filter(pk=pickup.pk).update(expires_at=at - timedelta(minutes=1))
+    assert pickups_expire(now=at) == 1
+    return at
+
+
+def cancel_with_order(pickup):
+    """What an order cancellation does to the handover (the counter only reads it)."""
     handover = HandoverJob.objects.get(pk=pickup.pk)
-    transit_and_save(handover, "cancel", reason="not collected in time", at=at or timezone.now())
-    HandoverJob.objects.filter(pk=pickup.pk).update(cancel_reason=reason)
+    transit_and_save(handover, "cancel", reason="order canceled", at=timezone.now())
+    HandoverJob.objects.filter(pk=pickup.pk).update(cancel_reason=HandoverJob.CancelReason.ORDER_CANCELED)
 
 
 def test_an_expired_pickup_says_when_it_expired(store, pickup):
@@ -164,7 +173,7 @@ def test_an_expired_pickup_says_when_it_expired(store, pickup):
 
 def test_a_canceled_orders_pickup_says_it_was_canceled(store, pickup):
     facility, _, _ = store
-    expire(pickup, reason=HandoverJob.CancelReason.ORDER_CANCELED)
+    cancel_with_order(pickup)
 
     with pytest.raises(CounterError) as refused:
         pickup_find_by_code(facility=facility, code="K7QP2M")

@@ -1,9 +1,13 @@
 """Put-back tasks from the counter: the units stay on hand and reserved until an associate confirms them back."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from fulfillment.counter import pickup_hand_over
-from fulfillment.models import PutBackTask
+from fulfillment.models import HandoverJob, PutBackTask
+from fulfillment.pickup import pickups_expire
 from fulfillment.putback import PutBackError, put_back_confirm, put_backs_open
 from oms.ledger import stock_ledger_problems
 from stores.models import InventoryAdjustment
@@ -83,6 +87,22 @@ def test_another_store_cannot_confirm_the_task(store, products, task):
     assert refused.value.status == 404
     assert PutBackTask.objects.get(pk=task.pk).status == PutBackTask.Status.OPEN
     assert levels(facility, *products) == [(10, 2), (10, 1)]
+
+
+def test_an_uncollected_pickup_is_put_back_through_the_same_task(store, products):
+    facility, associate, _ = store
+    shirt, _ = products
+    pickup = ready_pickup(facility, associate, [(shirt, 3)])
+    now = timezone.now()
+    HandoverJob.objects.filter(pk=pickup.pk).update(expires_at=now - timedelta(minutes=1))
+    pickups_expire(now=now)
+    [task] = put_backs_open(facility_id=facility.pk)
+    assert (task.reason, levels(facility, shirt)) == (PutBackTask.Reason.CONSUMER_NO_SHOW, [(10, 3)])
+
+    put_back_confirm(task_id=task.pk, facility_id=facility.pk, actor=associate)
+
+    assert levels(facility, shirt) == [(10, 0)]
+    assert stock_ledger_problems() == []
 
 
 def test_open_tasks_list_their_items_in_bin_order(store, products, task):
