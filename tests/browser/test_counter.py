@@ -7,7 +7,7 @@ import pytest
 
 from fulfillment.models import HandoverJob, PutBackTask
 from oms.ledger import stock_ledger_problems
-from oms.models import Order, OrderLine
+from oms.models import Order
 from stores.models import Facility, StockLevel
 from tests.browser.conftest import ARTIFACTS, TABLET_LANDSCAPE, login
 from tests.factories import ProductFactory
