@@ -11,6 +11,7 @@ from oms.history import transit
 from oms.models import FulfillmentRequest, Order, OrderLine, OutboxMessage, TransitionLog
 from oms.orders import order_settle
 from oms.outbox import outbox_write
+from oms.pickup_offers import pickup_alternatives_offer
 from stores.stock import stock_consume, stock_release
 
 LineStatus = OrderLine.Status
@@ -69,6 +70,8 @@ def order_line_requeue(
     back.save(update_fields=["status", "queue", "queued_at", "auto_cancel_at", "allocated_facility",
                              "fulfillment_request"])
     back.excluded_facilities.add(facility_id)
+    if queue == Queue.BOPIS_REJECTED:  # the customer chooses what happens next (never re-brokered by itself)
+        pickup_alternatives_offer(order_ids=[back.order_id], now=now)
     return back, [entry]
 
 

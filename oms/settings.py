@@ -216,6 +216,12 @@ BROKERING_RUN_STALE_SECONDS = int(os.environ.get("BROKERING_RUN_STALE_SECONDS", 
 # Tell the shop when lines are parked as unfillable.
 SHOP_NOTIFY_UNFILLABLE = env_bool("SHOP_NOTIFY_UNFILLABLE", False)
 
+# --- Pickup alternatives (oms/alternatives.py) --------------------------------------------------
+# Days a customer's alternatives link (another store, delivery, cancel) stays valid.
+PICKUP_OFFER_DAYS = int(os.environ.get("PICKUP_OFFER_DAYS", "7"))
+# Where customers reach this app: the links in customer emails are built on it.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
 # --- Carriers -----------------------------------------------------------------------------------
 # Dotted paths of the carrier adapters (subclasses of fulfillment.carriers.base.Carrier) stores can label with.
 STOREFILL_CARRIERS = env_list("STOREFILL_CARRIERS", "fulfillment.carriers.offline.OfflineCarrier")

@@ -24,6 +24,7 @@ from oms.models import (
     TransitionLog,
 )
 from oms.outbox import outbox_write
+from oms.pickup_offers import pickup_alternatives_offer
 from oms.routing.types import Decision, World
 from stores.models import Facility
 from stores.stock import stock_available_lock, stock_reserve_many
@@ -200,6 +201,9 @@ def decisions_apply(
     pick_jobs_create(requests=sent, now=now)
     rows_insert(model=TransitionLog, columns=LOG_COLUMNS, rows=entries)
     _queue_moves_tell(plans=plans, moved=moved, orders=orders, actor_id=actor_id, now=now)
+    # One call for the batch. No on-commit kick: it would stop the run overlapping its commits; the sweep sends.
+    if waiting := sorted({part.line.order_id for part in moved if part.queue == Queue.BOPIS_REJECTED}):
+        pickup_alternatives_offer(order_ids=waiting, now=now, kick_dispatcher=False)
     rows_insert(
         model=RoutingDecision, columns=["order_id", "run_id", "rule_id", "outcome", "details", "created_at"],
         rows=decision_rows,

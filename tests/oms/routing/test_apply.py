@@ -172,7 +172,9 @@ def test_unfillable_lines_are_told_to_the_shop_when_configured(settings):
 
     apply([decision(line.order_id, parked=[(line.pk, 2, "UNFILLABLE"), (pickup.pk, 1, "BOPIS_REJECTED")])])
 
-    message = OutboxMessage.objects.get()  # the pickup line goes to BOPIS_REJECTED: not unfillable
+    # The pickup line goes to BOPIS_REJECTED: not unfillable (the customer is emailed its alternatives instead).
+    message = OutboxMessage.objects.get(destination="SHOP")
+    assert OutboxMessage.objects.get(destination="EMAIL").kind == "pickup-alternatives"
     assert (message.kind, message.destination, message.idempotency_key) == (
         "lines-unfillable", "SHOP", f"lines-unfillable:{line.pk}:UNFILLABLE")
     assert message.payload["line"] == {"external_line_id": line.external_line_id, "sku": line.sku, "quantity": 2}
