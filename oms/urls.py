@@ -9,5 +9,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("webhooks/shopify/", include("oms.webhooks")),
+    path("pickup/alternatives/", include("oms.customer_views")),
     path("", include("fulfillment.urls")),
 ]
