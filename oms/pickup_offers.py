@@ -41,8 +41,12 @@ def email_key(offer_id: int) -> str:
 
 
 def pickup_offer_token(offer: PickupAlternativeOffer) -> str:
-    """The signed token of the customer's link: names the offer and its nonce (a guessed id is not enough)."""
-    return signing.dumps({"offer": offer.pk, "nonce": offer.nonce}, salt=TOKEN_SALT)
+    """The signed token of the customer's link: names the offer and its nonce (a guessed id is not enough).
+
+    The same token for every rendering (no timestamp: the offer's own `expires_at` decides), so an email's
+    HTML and text parts, and a resent email, carry the same links.
+    """
+    return signing.Signer(salt=TOKEN_SALT).sign(f"{offer.pk}.{offer.nonce}")
 
 
 def pickup_offer_url(offer: PickupAlternativeOffer, **query) -> str:
@@ -268,7 +272,7 @@ class OfferDetails:
         at = self.offer.expires_at
         if self.original_store is not None:
             at = timezone.localtime(at, self.original_store.tz)
-        return f"{at:%B} {at.day}, {at.year}, {at:%H:%M}"
+        return f"{at:%B} {at.day}, {at.year}, {at:%H:%M %Z}".strip()
 
     @property
     def address_lines(self) -> list[str]:

@@ -175,7 +175,7 @@ def test_another_orders_nonce_does_not_open_this_offer(client, case, world):
     other_order, _ = rejected_order(world.chosen, [(world.toy, 1)])
     other = offered(other_order)
     # Even a correctly signed token must pair the offer with its own nonce.
-    mixed = signing.dumps({"offer": offer.pk, "nonce": other.nonce}, salt=TOKEN_SALT)
+    mixed = signing.Signer(salt=TOKEN_SALT).sign(f"{offer.pk}.{other.nonce}")
 
     response = client.post(reverse("pickup-alternatives", kwargs={"token": mixed}), {"choice": "CANCEL"})
 
