@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from fulfillment.counter import handover_lines
 from fulfillment.due import pickup_expires_at
 from fulfillment.models import HandoverJob, PutBackTask
 from fulfillment.putback import put_back_create
@@ -38,15 +39,6 @@ class PickupError(Exception):
 def pickup_code_new() -> str:
     """A random pickup code (secrets, not derived from the order): uniqueness is kept by the database."""
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def handover_lines(handover: HandoverJob) -> list[OrderLine]:
-    """The order lines a customer handover gives out: the order's pickup lines allocated to its store."""
-    return list(
-        OrderLine.objects.filter(order_id=handover.order_id, status=OrderLine.Status.ALLOCATED,
-                                 allocated_facility_id=handover.facility_id, pickup_facility_id=handover.facility_id)
-        .select_related("product").order_by("pk")
-    )
 
 
 def pickup_ready(*, handover: HandoverJob, facility: Facility, now: datetime) -> HandoverJob:
@@ -145,13 +137,17 @@ def _pickup_expire(*, handover_id: int, order_id: int, now: datetime) -> int:
         order = Order.objects.select_for_update(skip_locked=True).filter(pk=order_id).first()
         if order is None:
             return 0
-        handover = (HandoverJob.objects.select_for_update().select_related("facility")
-                    .filter(pk=handover_id, status=HandoverJob.Status.OPEN, expires_at__lte=now).first())
+        # Lock order: the order, its lines (pk order), then the handover — as the counter does.
+        handover = HandoverJob.objects.filter(pk=handover_id).first()
         if handover is None:
             return 0
         lines = list(OrderLine.objects.select_for_update(of=("self",))
                      .filter(pk__in=[line.pk for line in handover_lines(handover)])
                      .select_related("product").order_by("pk"))
+        handover = (HandoverJob.objects.select_for_update(of=("self",)).select_related("facility", "order")
+                    .filter(pk=handover_id, status=HandoverJob.Status.OPEN, expires_at__lte=now).first())
+        if handover is None:
+            return 0
         # The email names the items, so it is written before the lines change.
         _email_write(handover=handover, kind="pickup-expired", key=f"pickup-expired:{handover.pk}", now=now,
                      lines=lines)
@@ -183,7 +179,7 @@ def _email_write(*, handover: HandoverJob, kind: str, key: str, now: datetime,
                  lines: list[OrderLine] | None = None) -> OutboxMessage | None:
     """One customer email about this pickup: what it says is fixed now (items, code), the store is read at send."""
     order = handover.order
-    lines = handover_lines(handover) if lines is None else lines
+    lines = list(handover_lines(handover).select_related("product")) if lines is None else lines
     return outbox_write(
         kind=kind, destination=OutboxMessage.Destination.EMAIL, idempotency_key=key, order=order, now=now,
         payload={

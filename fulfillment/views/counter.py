@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fulfillment import counter
 from fulfillment.counter import CounterError
+from fulfillment.pickup import PickupError, pickup_resend, pickup_shelf_set
 from fulfillment.putback import PutBackError, put_back_confirm, put_backs_open
 from fulfillment.views.common import StoreActionError, render_refusal, store_view
 
@@ -77,6 +78,40 @@ def _pickup_context(request, handover_id: int, *, message: str = "", level: str 
             "proof_required": request.facility.pickup_proof_required, "message": message, "level": level,
             "refusal_reasons": REFUSAL_REASONS}
 
+
+
+def _pickup_tool(request, handover_id: int, action):
+    """Run one pickup service (shelf, resend) and answer with the updated pickup."""
+    try:
+        message = action()
+    except PickupError as error:
+        if request.htmx:
+            return render_refusal(request, StoreActionError(error.message, status=error.status))
+        return _refusal(request, error, page=PICKUP_TEMPLATE, context=_pickup_context(request, handover_id))
+    if request.htmx:
+        return render(request, f"{PICKUP_TEMPLATE}#pickup",
+                      _pickup_context(request, handover_id, message=message, level="ok"))
+    messages.success(request, message)
+    return redirect("fulfillment:counter-pickup", request.facility.code, handover_id)
+
+
+@require_POST
+@store_view
+def counter_shelf(request, handover_id: int):
+    def action():
+        handover = pickup_shelf_set(handover_id=handover_id, facility_id=request.facility.pk, actor=request.user,
+                                    shelf=request.POST.get("shelf", ""))
+        return f"Shelf {handover.shelf} recorded." if handover.shelf else "Shelf cleared."
+    return _pickup_tool(request, handover_id, action)
+
+
+@require_POST
+@store_view
+def counter_resend(request, handover_id: int):
+    def action():
+        pickup_resend(handover_id=handover_id, facility_id=request.facility.pk, actor=request.user)
+        return "The ready-for-pickup email is on its way again."
+    return _pickup_tool(request, handover_id, action)
 
 # Suggestions for the refusal reason (the associate may type any other).
 REFUSAL_REASONS = ["Damaged", "Wrong item", "Wrong size or colour", "Not as described", "Changed their mind"]
@@ -151,6 +186,8 @@ urlpatterns = [
     path("counter/", counter_page, name="counter"),
     path("counter/<int:handover_id>/", counter_pickup, name="counter-pickup"),
     path("counter/<int:handover_id>/hand-over/", counter_hand_over, name="counter-hand-over"),
+    path("counter/<int:handover_id>/shelf/", counter_shelf, name="counter-shelf"),
+    path("counter/<int:handover_id>/resend/", counter_resend, name="counter-resend"),
     path("put-back/", put_back_page, name="put-back"),
     path("put-back/<int:task_id>/confirm/", put_back_confirm_view, name="put-back-confirm"),
 ]
