@@ -10,6 +10,7 @@ from django.utils import timezone
 from fulfillment.picking import pick_job_scan, pick_job_start, pick_line_short
 from oms.alternatives import pickup_alternative_apply, pickup_alternatives_for_operations
 from oms.delivery.email import email_build
+from oms.delivery.samples import email_samplers
 from oms.models import OrderLine, OrderNote, OutboxMessage, PickupAlternativeOffer
 from oms.pickup_offers import pickup_alternatives_offer
 from oms.routing.runs import order_route
@@ -247,3 +248,13 @@ def test_operations_may_apply_an_expired_offer_for_the_customer(world):
     offer.refresh_from_db()
     assert (offer.choice, offer.used_by, result.facility) == ("STORE", ops, world.near[3])
     assert OrderNote.objects.filter(order=order, actor=ops, text__contains="(for the customer)").exists()
+
+
+def test_the_sample_email_renders_from_a_pickup_order(world):
+    rejected_order(world.chosen, [(world.toy, 1)], name="#S1")
+
+    with transaction.atomic():
+        mail = email_build(email_samplers()["pickup-alternatives"](timezone.now()))
+        transaction.set_rollback(True)
+
+    assert "#S1" in mail.subject and "Store KM-05" in mail.body and "Wooden toy" in mail.body
