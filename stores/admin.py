@@ -29,7 +29,7 @@ class FacilityAdmin(admin.ModelAdmin):
                                  "daily_capacity", "priority"]}),
         ("Store settings", {"fields": [
             "allow_partial_rejection", "pickup_service_hours", "pickup_reminder_hours", "pickup_expiry_days",
-            "reroute_after_hours", "reroute_warning_minutes",
+            "pickup_proof_required", "reroute_after_hours", "reroute_warning_minutes", "processing_mode",
         ]}),
     ]
 

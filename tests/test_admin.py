@@ -88,7 +88,8 @@ def test_facility_admin_saves_setup_data_with_a_membership(admin_client):
         "city": "Berlin", "time_zone": "Europe/Berlin", "opening_hours": '{"mon": ["09:00", "20:00"]}',
         "sells_online": "on", "offers_pickup": "on", "daily_capacity": "40", "priority": "7",
         "allow_partial_rejection": "on", "pickup_service_hours": "2", "pickup_reminder_hours": "48",
-        "pickup_expiry_days": "7", "reroute_after_hours": "24", "reroute_warning_minutes": "30",
+        "pickup_expiry_days": "7", "pickup_proof_required": "on", "reroute_after_hours": "24",
+        "reroute_warning_minutes": "30", "processing_mode": "MANUAL",
         "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "0",
         "memberships-0-user": str(user.pk), "memberships-0-role": "MANAGER",
     }
@@ -98,6 +99,7 @@ def test_facility_admin_saves_setup_data_with_a_membership(admin_client):
     assert response.status_code == 302, response.context["adminform"].errors if response.context else response
     facility.refresh_from_db()
     assert (facility.name, facility.daily_capacity, facility.offers_ship_from_store) == ("Berlin Mitte", 40, False)
+    assert (facility.pickup_proof_required, facility.processing_mode) == (True, "MANUAL")
     assert list(facility.memberships.values_list("user", "role")) == [(user.pk, "MANAGER")]
 
 
