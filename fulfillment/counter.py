@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from fulfillment.errors import StoreRefusal
 from fulfillment.models import HandoverJob, PickLine, PutBackTask
 from fulfillment.putback import put_back_create
 from oms.history import record, transit
@@ -32,16 +33,8 @@ ID_LAST4 = re.compile(r"^[A-Z0-9]{4}$")
 SEARCH_LIMIT = 200
 
 
-class CounterError(Exception):
-    """A refusal the associate sees where they are looking; `status` is the HTTP status of the page."""
-
-    status = 422
-
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
+class CounterError(StoreRefusal):
+    """A counter handover that cannot happen (wrong code, other store, already collected …)."""
 
 
 def _name(user) -> str:

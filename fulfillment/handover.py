@@ -19,6 +19,7 @@ from django.utils import timezone
 from fulfillment import documents
 from fulfillment.carriers import carrier_get
 from fulfillment.carriers.base import CarrierError
+from fulfillment.errors import StoreRefusal
 from fulfillment.models import HandoverJob, Parcel, ParcelItem, Shipment
 from fulfillment.packing import facility_address
 from oms.history import record, transit
@@ -31,16 +32,8 @@ from stores.stock import stock_levels_lock
 ParcelStatus = Parcel.Status
 
 
-class HandoverError(Exception):
-    """A refusal the associate sees where they are looking; `status` is the HTTP status of the page."""
-
-    status = 422
-
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
+class HandoverError(StoreRefusal):
+    """A carrier handover that cannot happen (unknown, voided or already handed-over parcel …)."""
 
 
 def carrier_name(code: str) -> str:

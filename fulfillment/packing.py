@@ -22,6 +22,7 @@ from django.utils import timezone
 from fulfillment import documents
 from fulfillment.carriers import carrier_default, carrier_get
 from fulfillment.carriers.base import Address, Carrier, CarrierError, LabelRequest, LabelResult, ParcelSpec
+from fulfillment.errors import StoreRefusal
 from fulfillment.models import BoxType, HandoverJob, PackJob, Parcel, ParcelItem, PickJob, Shipment
 from oms.history import record, transit
 from oms.models import Order, OrderLine, TransitionLog
@@ -34,16 +35,8 @@ LIVE_PARCEL = [ParcelStatus.OPEN, ParcelStatus.LABELED, ParcelStatus.HANDED_OVER
 LABELLED = {ParcelStatus.LABELED, ParcelStatus.HANDED_OVER}
 
 
-class PackError(Exception):
-    """A refusal the associate sees where they are looking; `status` is the HTTP status of the page."""
-
-    status = 422
-
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
+class PackError(StoreRefusal):
+    """A packing step the pack job's state does not allow."""
 
 
 class StalePackJob(PackError):

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from fulfillment.errors import StoreRefusal
 from fulfillment.models import HandoverJob, PickBatch, PickJob, PickLine, ShortPickReason
 from fulfillment.packing import pack_job_create
 from fulfillment.pickup import pickup_ready
@@ -27,16 +28,8 @@ JobStatus = PickJob.Status
 LineStatus = PickLine.Status
 
 
-class PickError(Exception):
-    """A refusal the associate sees where they are looking; `status` is the HTTP status of the page."""
-
-    status = 422
-
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
+class PickError(StoreRefusal):
+    """A short pick, scan or tap the job's state does not allow."""
 
 
 class StaleVersion(PickError):

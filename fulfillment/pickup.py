@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from fulfillment.counter import handover_lines
 from fulfillment.due import pickup_expires_at
+from fulfillment.errors import StoreRefusal
 from fulfillment.models import HandoverJob, PutBackTask
 from fulfillment.putback import put_back_create
 from oms.history import record, transit
@@ -29,11 +30,8 @@ CODE_LENGTH = 6  # 25^6 ≈ 244 million codes: not guessable from anything, and 
 EXPIRED_REASON = "not collected in time"
 
 
-class PickupError(Exception):
-    def __init__(self, message: str, *, status: int = 422):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class PickupError(StoreRefusal):
+    """A pickup action the handover's state does not allow."""
 
 
 def pickup_code_new() -> str:

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from fulfillment.errors import StoreRefusal
 from fulfillment.models import PutBackItem, PutBackTask
 from oms.history import transit
 from oms.models import OrderLine
@@ -20,11 +21,8 @@ from stores.models import StockLevel
 from stores.stock import stock_release
 
 
-class PutBackError(Exception):
-    def __init__(self, message: str, *, status: int = 422):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class PutBackError(StoreRefusal):
+    """A put-back that cannot be confirmed."""
 
 
 def put_back_create(

@@ -7,20 +7,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
+from fulfillment.errors import StoreRefusal
 from stores.access import membership_for
 from stores.models import Facility, StoreMembership
-
-
-class StoreActionError(Exception):
-    """A refusal shown to the associate; `status` is the HTTP status (409 for a stale version)."""
-
-    status = 422
-
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
 
 
 def store_view(view=None, *, manager_only: bool = False):
@@ -47,7 +36,7 @@ def store_view(view=None, *, manager_only: bool = False):
     return decorate(view) if view is not None else decorate
 
 
-def render_refusal(request, error: StoreActionError, *, template: str = "fulfillment/_message.html"):
+def render_refusal(request, error: StoreRefusal, *, template: str = "fulfillment/_message.html"):
     """The refusal as a message: for htmx swapped into the page's message area, otherwise a small page."""
     response = render(request, template, {"message": error.message, "level": "error"}, status=error.status)
     if request.htmx:

@@ -13,9 +13,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fulfillment import counter
 from fulfillment.counter import CounterError
+from fulfillment.errors import StoreRefusal
 from fulfillment.pickup import PickupError, pickup_resend, pickup_shelf_set
 from fulfillment.putback import PutBackError, put_back_confirm, put_backs_open
-from fulfillment.views.common import StoreActionError, render_refusal, store_view
+from fulfillment.views.common import render_refusal, store_view
 
 COUNTER_TEMPLATE = "fulfillment/counter_search.html"
 PICKUP_TEMPLATE = "fulfillment/counter_pickup.html"
@@ -32,7 +33,7 @@ def _int(value, default=None):
 def _refusal(request, error, *, page: str, context: dict):
     """htmx: the message into #store-message; a plain request: the page with the message, same status."""
     if request.htmx or error.status == 404:
-        return render_refusal(request, StoreActionError(error.message, status=error.status))
+        return render_refusal(request, error)
     return render(request, page, {**context, "message": error.message, "level": "error"}, status=error.status)
 
 
@@ -86,7 +87,7 @@ def _pickup_tool(request, handover_id: int, action):
         message = action()
     except PickupError as error:
         if request.htmx:
-            return render_refusal(request, StoreActionError(error.message, status=error.status))
+            return render_refusal(request, error)
         return _refusal(request, error, page=PICKUP_TEMPLATE, context=_pickup_context(request, handover_id))
     if request.htmx:
         return render(request, f"{PICKUP_TEMPLATE}#pickup",
@@ -123,7 +124,7 @@ def counter_pickup(request, handover_id: int):
     try:
         context = _pickup_context(request, handover_id)
     except CounterError as error:
-        return render_refusal(request, StoreActionError(error.message, status=error.status))
+        return render_refusal(request, error)
     return render(request, PICKUP_TEMPLATE, context)
 
 
@@ -144,7 +145,7 @@ def counter_hand_over(request, handover_id: int):
         )
     except CounterError as error:
         if error.status == 404:
-            return render_refusal(request, StoreActionError(error.message, status=404))
+            return render_refusal(request, StoreRefusal(error.message, status=404))
         return _refusal(request, error, page=PICKUP_TEMPLATE, context=_pickup_context(request, handover_id))
     if request.htmx:
         return render(request, f"{PICKUP_TEMPLATE}#pickup",

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fulfillment import handover
 from fulfillment.handover import HandoverError
-from fulfillment.views.common import StoreActionError, render_refusal, store_view
+from fulfillment.views.common import render_refusal, store_view
 
 TEMPLATE = "fulfillment/handover_queue.html"
 
@@ -34,9 +34,8 @@ def _action(request, action):
     try:
         result = action(facility=request.facility, actor=request.user)
     except HandoverError as error:
-        refusal = StoreActionError(error.message, status=error.status)
         if request.htmx:
-            return render_refusal(request, refusal)
+            return render_refusal(request, error)
         return render(request, TEMPLATE, _context(request, message=error.message, level="error"),
                       status=error.status)
     if request.htmx:

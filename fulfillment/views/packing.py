@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from fulfillment import packing
 from fulfillment.models import Parcel, Shipment
 from fulfillment.packing import PackError, StalePackJob
-from fulfillment.views.common import StoreActionError, render_refusal, store_view
+from fulfillment.views.common import render_refusal, store_view
 
 QUEUE_TEMPLATE = "fulfillment/pack_queue.html"
 JOB_TEMPLATE = "fulfillment/pack_job.html"
@@ -64,11 +64,10 @@ def _job_action(request, pack_job_id: int, action, success: str):
     except PackError as error:
         if error.status == 404:
             raise Http404(error.message) from error
-        refusal = StoreActionError(error.message, status=error.status)
         if isinstance(error, StalePackJob):
             return _stale(request, pack_job_id, error)
         if request.htmx:
-            return render_refusal(request, refusal)
+            return render_refusal(request, error)
         context = _job_context(request, pack_job_id, message=error.message, level="error")
         return render(request, JOB_TEMPLATE, context, status=error.status)
     if request.htmx:

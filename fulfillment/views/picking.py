@@ -73,8 +73,12 @@ def pick_job_page(request, job_id: int):
     return render(request, JOB_TEMPLATE, _job_context(request, job_id))
 
 
-def _job_action(request, job_id: int, action):
-    """Run one picking service and answer with the updated job (htmx) or a redirect back to it."""
+def _pick_action(request, action, *, template: str, partial: str, context, redirect_to: str, object_id: int):
+    """Run one picking service; answer with the updated job or batch (htmx: its partial) or redirect back.
+
+    A refusal goes where the associate looks: the message area for htmx (with the service's 4xx),
+    otherwise the page again with the message.
+    """
     try:
         result = action(facility_id=request.facility.pk, actor=request.user,
                         version=_int(request.POST.get("version")))
@@ -84,14 +88,19 @@ def _job_action(request, job_id: int, action):
         if error.status == 404:
             return render(request, "fulfillment/_message.html", {"message": error.message, "level": "error"},
                           status=404)
-        context = _job_context(request, job_id, message=error.message, level="error")
-        return render(request, JOB_TEMPLATE, context, status=error.status)
+        return render(request, template, context(request, object_id, message=error.message, level="error"),
+                      status=error.status)
     message = getattr(result, "message", "")
     if request.htmx:
-        return render(request, f"{JOB_TEMPLATE}#job", _job_context(request, job_id, message=message, level="ok"))
+        return render(request, f"{template}#{partial}", context(request, object_id, message=message, level="ok"))
     if message:
         messages.success(request, message)
-    return redirect("fulfillment:pick-job", request.facility.code, job_id)
+    return redirect(redirect_to, request.facility.code, object_id)
+
+
+def _job_action(request, job_id: int, action):
+    return _pick_action(request, action, template=JOB_TEMPLATE, partial="job", context=_job_context,
+                        redirect_to="fulfillment:pick-job", object_id=job_id)
 
 
 @require_POST
@@ -186,19 +195,8 @@ def pick_batch_page(request, batch_id: int):
 
 
 def _batch_action(request, batch_id: int, action):
-    try:
-        result = action(facility_id=request.facility.pk, actor=request.user,
-                        version=_int(request.POST.get("version")))
-    except PickError as error:
-        if request.htmx:
-            return render_refusal(request, error)
-        context = _batch_context(request, batch_id, message=error.message, level="error")
-        return render(request, BATCH_TEMPLATE, context, status=error.status)
-    if request.htmx:
-        return render(request, f"{BATCH_TEMPLATE}#batch",
-                      _batch_context(request, batch_id, message=result.message, level="ok"))
-    messages.success(request, result.message)
-    return redirect("fulfillment:pick-batch", request.facility.code, batch_id)
+    return _pick_action(request, action, template=BATCH_TEMPLATE, partial="batch", context=_batch_context,
+                        redirect_to="fulfillment:pick-batch", object_id=batch_id)
 
 
 @require_POST
