@@ -4,10 +4,7 @@ Real threads on a Barrier against PostgreSQL: the order lock serialises the two 
 finds the pickup collected (or its version changed) and changes nothing.
 """
 
-import threading
-
 import pytest
-from django.db import close_old_connections
 
 from fulfillment.counter import CounterError, pickup_hand_over
 from fulfillment.models import HandoverJob
@@ -16,35 +13,11 @@ from oms.models import OutboxMessage
 from stores.models import StockLevel
 from tests.factories import ProductFactory
 from tests.fulfillment.counter_world import ready_pickup, stock, store_with_people
+from tests.races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 5
-
-
-def race(calls):
-    barrier = threading.Barrier(len(calls))
-    outcomes, errors = [], []
-
-    def run(call):
-        try:
-            barrier.wait(timeout=10)
-            call()
-            outcomes.append("handed over")
-        except CounterError as refused:
-            outcomes.append((refused.status, refused.message))
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
-        finally:
-            close_old_connections()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors, errors
-    return outcomes
 
 
 def test_two_associates_handing_over_one_pickup_at_once_hand_it_over_once():
@@ -54,7 +27,7 @@ def test_two_associates_handing_over_one_pickup_at_once_hand_it_over_once():
         stock(facility, product, 5)
         pickup = ready_pickup(facility, associate, [(product, 2)])
 
-        outcomes = race([
+        outcomes = race(refused=CounterError, done="handed over", calls=[
             lambda user=user, pickup=pickup: pickup_hand_over(
                 handover_id=pickup.pk, facility_id=facility.pk, actor=user, version=0, refused={}, proof=None)
             for user in (associate, manager)
