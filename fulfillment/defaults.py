@@ -1,10 +1,11 @@
-"""The short-pick reasons and box types a store starts with (the 0004 migration seeds the same lists).
+"""The short-pick reasons, box types and rejection reasons a store starts with (migrations seed the same lists).
 
 Operations staff edit them in the admin; `store_defaults_ensure` adds any that are missing (used by
 seed_demo and by the tests, whose transactional cases flush the tables the migration filled).
 """
 
 from fulfillment.models import BoxType, ShortPickReason
+from oms.models import RejectionReason
 
 SHORT_PICK_REASONS = [
     ("not-found", "Not found at the bin location"),
@@ -23,6 +24,16 @@ BOX_TYPES = [
 ]
 
 
+REJECTION_REASONS = [
+    # code, name, effect (oms migration 0008 seeds the same)
+    ("not-in-stock", "Not in stock", RejectionReason.Effect.TO_RESERVED),
+    ("damaged", "Damaged", RejectionReason.Effect.REDUCE),
+    ("worn-display", "Worn display item", RejectionReason.Effect.REDUCE),
+    ("mismatch", "Mismatch (item differs from the listing)", RejectionReason.Effect.REDUCE),
+    ("no-variance", "No stock variance (e.g. store too busy)", RejectionReason.Effect.NONE),
+]
+
+
 def store_defaults_ensure() -> None:
     for position, (code, name) in enumerate(SHORT_PICK_REASONS):
         ShortPickReason.objects.get_or_create(code=code, defaults={"name": name, "position": position})
@@ -31,3 +42,6 @@ def store_defaults_ensure() -> None:
             "name": name, "length_mm": length, "width_mm": width, "height_mm": height,
             "tare_weight_grams": tare, "max_weight_grams": max_weight, "position": position,
         })
+    for position, (code, name, effect) in enumerate(REJECTION_REASONS):
+        RejectionReason.objects.get_or_create(code=code, defaults={"name": name, "effect": effect,
+                                                                   "position": position})

@@ -94,6 +94,9 @@ class PickJob(FSMModelMixin, models.Model):
     created_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # An unstarted pickup job past its due time is escalated (shown to the manager and in the console),
+    # never withdrawn: the customer chose the store.
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_at", "pk"]
@@ -438,3 +441,36 @@ class PutBackItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × product {self.product_id}"
+
+
+class LineProblem(FSMModelMixin, models.Model):
+    """An associate reports that a line cannot be fulfilled; the store manager confirms it (a rejection) or not."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN"
+        CONFIRMED = "CONFIRMED"
+        DISMISSED = "DISMISSED"
+
+    facility = models.ForeignKey("stores.Facility", on_delete=models.PROTECT, related_name="line_problems")
+    pick_line = models.ForeignKey(PickLine, on_delete=models.CASCADE, related_name="problems")
+    note = models.CharField(max_length=200, blank=True)
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reported_at = models.DateTimeField()
+    status = FSMField(default=Status.OPEN, choices=Status.choices, protected=True, db_index=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["reported_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Problem with pick line {self.pick_line_id} ({self.status})"
+
+    @transition(field=status, source=Status.OPEN, target=Status.CONFIRMED)
+    def confirm(self):
+        """The manager rejects the line."""
+
+    @transition(field=status, source=Status.OPEN, target=Status.DISMISSED)
+    def dismiss(self):
+        pass

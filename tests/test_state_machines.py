@@ -6,7 +6,16 @@ A transition added or removed in a model without updating this table fails here.
 import pytest
 from django_fsm import FSMFieldMixin
 
-from fulfillment.models import HandoverJob, PackJob, Parcel, PickJob, PickLine, PutBackTask, Shipment
+from fulfillment.models import (
+    HandoverJob,
+    LineProblem,
+    PackJob,
+    Parcel,
+    PickJob,
+    PickLine,
+    PutBackTask,
+    Shipment,
+)
 from oms.models import FulfillmentRequest, Order, OrderLine
 
 ALLOWED = {
@@ -43,6 +52,7 @@ ALLOWED = {
     },
     HandoverJob: {("OPEN", "HANDED_OVER"), ("OPEN", "CANCELED")},
     PutBackTask: {("OPEN", "DONE")},
+    LineProblem: {("OPEN", "CONFIRMED"), ("OPEN", "DISMISSED")},
 }
 
 
