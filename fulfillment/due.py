@@ -105,3 +105,17 @@ def pickup_expires_at(*, facility: Facility, ready_at: datetime) -> datetime:
     if not any(hours):
         return datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz).astimezone(ready_at.tzinfo)
     return _business_day_end(hours=hours, start=start).astimezone(ready_at.tzinfo)
+
+
+def reroute_deadline(*, facility: Facility, created_at: datetime) -> datetime:
+    """When an unstarted ship pick job created at `created_at` is withdrawn from the store.
+
+    `facility.reroute_after_hours` opening hours after creation, counted like the pickup due time (time
+    the store is closed does not count); a facility without any opening hours counts plain hours.
+    """
+    hours = _opening_hours(_frozen(facility.opening_hours or {}))
+    duration = timedelta(hours=facility.reroute_after_hours)
+    if not any(hours):
+        return created_at + duration
+    local = created_at.astimezone(facility.tz)
+    return _after_opening_hours(hours=hours, start=local, duration=duration).astimezone(created_at.tzinfo)

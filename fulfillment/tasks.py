@@ -4,6 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from fulfillment.pickup import pickup_reminders_send, pickups_expire
+from fulfillment.reroute import pick_jobs_withdraw_unstarted, pickup_jobs_escalate
 
 
 @shared_task(acks_late=True)
@@ -16,3 +17,15 @@ def send_pickup_reminders() -> int:
 def expire_pickups() -> int:
     """Cancel pickups not collected by their expiry; their items become put-back tasks (scheduled)."""
     return pickups_expire(now=timezone.now())
+
+
+@shared_task(acks_late=True)
+def withdraw_unstarted_pick_jobs() -> int:
+    """Withdraw ship pick jobs nobody started in time; their lines go to REJECTED (scheduled)."""
+    return pick_jobs_withdraw_unstarted(now=timezone.now())
+
+
+@shared_task(acks_late=True)
+def escalate_late_pickup_jobs() -> int:
+    """Escalate pickup jobs not started by their due time to the store manager (scheduled)."""
+    return pickup_jobs_escalate(now=timezone.now())

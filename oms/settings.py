@@ -206,6 +206,8 @@ CELERY_BEAT_SCHEDULE = {
     "release-waiting-lines": {"task": "oms.tasks.release_waiting_lines", "schedule": 3600.0},
     "send-pickup-reminders": {"task": "fulfillment.tasks.send_pickup_reminders", "schedule": 900.0},
     "expire-pickups": {"task": "fulfillment.tasks.expire_pickups", "schedule": 900.0},
+    "withdraw-unstarted-pick-jobs": {"task": "fulfillment.tasks.withdraw_unstarted_pick_jobs", "schedule": 300.0},
+    "escalate-late-pickup-jobs": {"task": "fulfillment.tasks.escalate_late_pickup_jobs", "schedule": 300.0},
     "dispatch-outbox": {"task": "oms.tasks.dispatch_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
 }
 
