@@ -8,6 +8,7 @@ from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.shortcuts import get_object_or_404
 
 from fulfillment.models import HandoverJob, PackJob, PickBatch, PickJob, PickLine, PutBackTask
+from fulfillment.reroute import reroute_warning
 from stores.models import Facility, StockLevel
 
 
@@ -20,6 +21,7 @@ class StoreOverview:
     ready_for_carrier: int
     open_pack_jobs: int = 0
     open_put_backs: int = 0
+    escalated_pickups: int = 0  # unstarted pickup jobs past their due time (shown to managers)
 
 
 def store_overview(*, facility: Facility, now: datetime) -> StoreOverview:
@@ -27,6 +29,7 @@ def store_overview(*, facility: Facility, now: datetime) -> StoreOverview:
         open=Count("pk", filter=Q(status=PickJob.Status.OPEN)),
         in_progress=Count("pk", filter=Q(status=PickJob.Status.IN_PROGRESS)),
         overdue=Count("pk", filter=Q(status__in=[PickJob.Status.OPEN, PickJob.Status.IN_PROGRESS], due_at__lt=now)),
+        escalated=Count("pk", filter=Q(status=PickJob.Status.OPEN, escalated_at__isnull=False)),
     )
     handovers = HandoverJob.objects.filter(facility=facility, status=HandoverJob.Status.OPEN).aggregate(
         customer=Count("pk", filter=Q(channel=HandoverJob.Channel.CUSTOMER)),
@@ -42,6 +45,7 @@ def store_overview(*, facility: Facility, now: datetime) -> StoreOverview:
         open_pick_jobs=picks["open"],
         in_progress_pick_jobs=picks["in_progress"],
         overdue_pick_jobs=picks["overdue"],
+        escalated_pickups=picks["escalated"],
         ready_for_customer=handovers["customer"],
         ready_for_carrier=handovers["carrier"],
     )
@@ -66,6 +70,7 @@ class QueueJob:
     picked: int
     pickup: bool
     urgency: str  # "overdue", "at-risk" or ""
+    withdraw_at: datetime | None = None  # set within the warning window before an unstarted ship job is withdrawn
 
 
 def pick_queue(*, facility: Facility, tab: str, now: datetime) -> tuple[list[QueueJob], dict[str, int]]:
@@ -77,7 +82,7 @@ def pick_queue(*, facility: Facility, tab: str, now: datetime) -> tuple[list[Que
     )
     jobs = (
         PickJob.objects.filter(facility=facility, status__in=statuses)
-        .select_related("order", "assigned_to", "batch")
+        .select_related("order", "assigned_to", "batch", "facility")
         .annotate(
             line_count=Count("lines", filter=~Q(lines__status=PickLine.Status.CANCELED)),
             units=Sum("lines__quantity", filter=~Q(lines__status=PickLine.Status.CANCELED)),
@@ -88,7 +93,8 @@ def pick_queue(*, facility: Facility, tab: str, now: datetime) -> tuple[list[Que
     )
     rows = [
         QueueJob(job=job, lines=job.line_count, units=job.units or 0, picked=job.picked or 0,
-                 pickup=bool(job.pickup_lines), urgency=urgency(job.due_at, now))
+                 pickup=bool(job.pickup_lines), urgency=urgency(job.due_at, now),
+                 withdraw_at=reroute_warning(job, now, pickup=bool(job.pickup_lines), picked=job.picked or 0))
         for job in jobs
     ]
     return rows, counts
