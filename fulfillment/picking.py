@@ -434,8 +434,9 @@ def _job_close_if_done(*, job: PickJob, actor, now: datetime) -> tuple[bool, lis
     lines = list(PickLine.objects.select_related("order_line__product").filter(pick_job=job).order_by("pk"))
     if any(line.status == LineStatus.OPEN for line in lines):
         return False, []
-    picked = [line for line in lines if line.status == LineStatus.PICKED or
-              (line.status == LineStatus.SHORT and line.picked_quantity)]
+    # A line canceled while the job was picked (oms.cancellations) went to a put-back: not packed, not handed over.
+    picked = [line for line in lines if line.order_line.status == OrderLine.Status.ALLOCATED and (
+              line.status == LineStatus.PICKED or (line.status == LineStatus.SHORT and line.picked_quantity))]
     entries = [transit(job, "close", actor=actor, at=now,
                        reason="every line picked or short" if picked else "nothing could be picked")]
     job.outcome = PickJob.Outcome.PICKED if picked else PickJob.Outcome.NOTHING_PICKED

@@ -5,7 +5,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from fulfillment.models import HandoverJob, PackJob, Parcel, PickJob, PickLine, Shipment
+from fulfillment.models import HandoverJob, PackJob, Parcel, PickJob, PickLine, PutBackTask, Shipment
+from fulfillment.putback import put_back_create
 from oms.history import record, transit
 from oms.models import FulfillmentRequest, Order, OrderLine, OrderNote, OutboxMessage, TransitionLog
 from oms.outbox import outbox_write
@@ -23,8 +24,9 @@ def order_cancel(
 ) -> Order:
     """Cancel an order that is not fulfilled yet, with everything that was started for it.
 
-    Every line that is not FULFILLED or CANCELED is canceled (allocated lines give back their
-    reservation), open fulfillment requests, pick, pack, shipment and handover work is canceled, and
+    Every line that is not FULFILLED or CANCELED is canceled (allocated lines give back the reservation
+    of their unpicked units; picked units become one put-back task per facility and stay reserved until
+    an associate confirms it), open fulfillment requests, pick, pack, shipment and handover work is canceled, and
     one "order-canceled" message goes to the shop unless the cancellation came from the shop.
 
     If a line has already been FULFILLED the order cannot be canceled: only the lines not yet
@@ -109,24 +111,59 @@ def _order_cancel_open_lines(*, order: Order, lines: list[OrderLine], actor, rea
     )
 
 
-def _lines_cancel(*, lines: list[OrderLine], actor, reason: str, now: datetime) -> list[TransitionLog]:
-    """Cancel the given (locked) lines, releasing the reservation of allocated ones; return the log entries."""
+def _lines_cancel(
+    *, lines: list[OrderLine], actor, reason: str, now: datetime, held: dict[int, int] | None = None
+) -> list[TransitionLog]:
+    """Cancel the given (locked) lines; return the log entries.
+
+    Allocated lines give back the reservation of their unpicked units at once; units already picked
+    (in a tote, a parcel or on the pickup shelf) keep it under one put-back task per facility, released
+    when an associate confirms they are back on the shelf. `held` overrides the picked units per line
+    (computed from the pick lines when not given). Reads the pick lines under the order lock every
+    pick path takes first, so a scan cannot change them meanwhile.
+    """
+    allocated = [line for line in lines if line.status == LineStatus.ALLOCATED and line.product_id is not None]
+    if held is None:
+        held = picked_units(allocated)
+    put_backs: dict[int, list[tuple[OrderLine, int]]] = {}
     entries = []
     for line in lines:
-        if line.status == LineStatus.ALLOCATED and line.product_id is not None:
-            # Units already picked into a tote are released with the rest: there is no put-back
-            # task yet to hold the reservation until they are back on the shelf.
-            stock_release(
-                facility_id=line.allocated_facility_id, product_id=line.product_id, quantity=line.quantity,
-                actor=actor, source=f"order line {line.pk} canceled", order_line_id=line.pk, now=now,
-                note=reason[:200],
-            )
+        if line in allocated:
+            kept = min(held.get(line.pk, 0), line.quantity)
+            if line.quantity - kept:
+                stock_release(
+                    facility_id=line.allocated_facility_id, product_id=line.product_id,
+                    quantity=line.quantity - kept, actor=actor, source=f"order line {line.pk} canceled",
+                    order_line_id=line.pk, now=now, note=reason[:200],
+                )
+            if kept:
+                put_backs.setdefault(line.allocated_facility_id, []).append((line, kept))
         entries.append(transit(line, "cancel", actor=actor, reason=reason, at=now))
         line.cancel_reason = reason[:64]
         line.queue = ""  # a canceled line waits in no queue
         line.auto_cancel_at = None
         line.save()
+    for facility_id, items in sorted(put_backs.items()):
+        put_back_create(facility_id=facility_id, order_id=items[0][0].order_id, items=items,
+                        reason=PutBackTask.Reason.ORDER_CANCELED, now=now, note=reason)
     return entries
+
+
+def picked_units(lines: list[OrderLine]) -> dict[int, int]:
+    """Units of each allocated line already picked at its facility (by pick lines of jobs not canceled).
+
+    Picked units stay picked while they are packed, labelled or wait at the pickup counter, so the pick
+    lines count them all until the line is handed over.
+    """
+    facility_of = {line.pk: line.allocated_facility_id for line in lines}
+    picked: dict[int, int] = {}
+    rows = (PickLine.objects.filter(order_line_id__in=list(facility_of), picked_quantity__gt=0)
+            .exclude(status=PickLine.Status.CANCELED).exclude(pick_job__status=PickJob.Status.CANCELED)
+            .values_list("order_line_id", "pick_job__facility_id", "picked_quantity"))
+    for line_id, facility_id, quantity in rows:
+        if facility_id == facility_of[line_id]:
+            picked[line_id] = picked.get(line_id, 0) + quantity
+    return picked
 
 
 def _order_work_cancel(*, order: Order, actor, reason: str, now: datetime) -> list[TransitionLog]:

@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from oms.cancellations import order_line_reduce
 from oms.models import Order, OrderLine, OrderNote, Product, ShopWebhook
 from oms.orders import order_cancel
 from stores.models import Facility
@@ -116,7 +117,7 @@ def _receive_updated(*, payload: dict, external_id: str, now: datetime) -> Impor
     lines = list(OrderLine.objects.filter(order=order).order_by("pk").select_for_update(of=("self",)))
     if order.status == Order.Status.CREATED:
         notes += _approval_fields_refresh(order=order, data=data, lines=lines)
-    notes += _quantity_reductions_record(order=order, data=data, lines=lines, now=now)
+    notes += _quantity_reductions_apply(order=order, data=data, lines=lines, now=now)
     if data.shop_updated_at:
         order.shop_updated_at = max(filter(None, [order.shop_updated_at, data.shop_updated_at]))
     order.raw = payload
@@ -464,30 +465,34 @@ def _lines_refresh(*, lines: list[OrderLine], data: _OrderData) -> list[str]:
     return notes
 
 
-def _quantity_reductions_record(*, order: Order, data: _OrderData, lines: list[OrderLine], now: datetime) -> list[str]:
-    """Remember quantities the shop reduced; the cancellation flow applies them to the lines."""
+def _quantity_reductions_apply(*, order: Order, data: _OrderData, lines: list[OrderLine], now: datetime) -> list[str]:
+    """Cancel the units the shop removed (order edits, partial cancellations: a lower current_quantity).
+
+    `oms.cancellations.order_line_reduce` does the work — not-yet-allocated units first, picked units to a
+    put-back — and, the change coming from the shop, does not tell the shop back. What cannot be canceled
+    because it is already fulfilled becomes an order problem. Returns a timeline note per reduction.
+    """
     current: dict[str, int] = {}
     sku_of: dict[str, str] = {}
     for line in lines:
         if line.status != OrderLine.Status.CANCELED:
             current[line.external_line_id] = current.get(line.external_line_id, 0) + line.quantity
             sku_of[line.external_line_id] = line.sku
-    incoming = {line.external_line_id: line.quantity for line in data.lines}
-    pending = list(order.pending_changes)
     notes = []
-    for line_id, quantity in incoming.items():
+    for incoming in data.lines:
+        line_id, quantity = incoming.external_line_id, incoming.quantity
         was = current.get(line_id)
         if was is None or quantity >= was:
-            continue
-        if any(change["external_line_id"] == line_id and change["to"] == quantity for change in pending):
-            continue  # the same reduction delivered again
-        pending = [change for change in pending if change["external_line_id"] != line_id]
-        pending.append({"external_line_id": line_id, "from": was, "to": quantity, "received_at": now.isoformat()})
-        notes.append(
-            f"Quantity of {sku_of[line_id] or 'line ' + line_id} reduced in the shop from {was} to {quantity}; "
-            "waiting to be applied"
-        )
-    order.pending_changes = pending
+            continue  # the same reduction delivered again finds nothing left to cancel
+        reduced = order_line_reduce(order_id=order.pk, external_line_id=line_id, new_quantity=quantity,
+                                    reason="Reduced in the shop", now=now, notify_shop=False)
+        added = [problem for problem in reduced.problems
+                 if problem not in order.problems and problem.get("code") == "REDUCTION_BELOW_FULFILLED"]
+        order.problems = [*order.problems, *added]
+        notes.append(f"Quantity of {sku_of[line_id] or 'line ' + line_id} reduced in the shop from {was} to "
+                     f"{quantity}; the units above it are canceled")
+    # Older versions kept reductions here for a later cancellation flow; they are applied now.
+    order.pending_changes = []
     return notes
 
 

@@ -10,8 +10,9 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from fulfillment.handover import HandoverError, carrier_manifest_pdf, handover_all, handover_list, handover_scan
-from fulfillment.models import HandoverJob, Parcel, ParcelItem, Shipment
+from fulfillment.models import HandoverJob, Parcel, ParcelItem, PutBackTask, Shipment
 from fulfillment.packing import pack_job_start, parcel_item_move, parcel_relabel
+from fulfillment.putback import put_back_confirm
 from oms.models import FulfillmentRequest, Order, OrderLine, OutboxMessage
 from oms.orders import order_cancel
 from stores.models import StockLevel
@@ -203,6 +204,10 @@ def test_a_parcel_of_a_canceled_order_is_refused(store, products, job):
 
     with pytest.raises(HandoverError, match="canceled with its order"):
         handover_scan(facility=facility, tracking_number=number, actor=associate)
+    # The packed units stay reserved under the cancellation's put-back until an associate confirms it.
+    assert levels(facility, *products) == [(10, 2), (10, 1)]
+    task = PutBackTask.objects.get(order_id=job.order_id)
+    put_back_confirm(task_id=task.pk, facility_id=facility.pk, actor=associate)
     assert levels(facility, *products) == [(10, 0), (10, 0)]
 
 
