@@ -13,10 +13,12 @@ from oms.approval import ApprovalError, order_approve
 from oms.models import (
     BrokeringRun,
     FulfillmentRequest,
+    LineRejection,
     Order,
     OrderLine,
     OutboxMessage,
     Product,
+    RejectionReason,
     RoutingRule,
     TransitionLog,
 )
@@ -233,3 +235,21 @@ class BrokeringRunAdmin(ViewOnlyAdmin):
                     "lines_considered", "lines_allocated", "lines_parked"]
     list_filter = ["queue", "status", "trigger"]
     search_fields = ["queue"]
+
+
+@admin.register(RejectionReason)
+class RejectionReasonAdmin(admin.ModelAdmin):
+    """Setup data: why store managers reject items, and what each reason does to the store's stock."""
+
+    list_display = ["position", "code", "name", "effect", "is_active"]
+    list_display_links = ["code"]
+    list_editable = ["position", "is_active"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(LineRejection)
+class LineRejectionAdmin(ViewOnlyAdmin):
+    list_display = ["created_at", "facility", "order", "product", "quantity", "reason_text", "actor"]
+    list_filter = ["facility", "reason"]
+    search_fields = ["order__name", "product__sku", "reason_text"]
+    list_select_related = ["facility", "order", "product", "actor"]

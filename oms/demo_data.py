@@ -517,7 +517,7 @@ class SeedSummary:
 # Setup data operations staff maintain in the Django admin (DESIGN: "Django admin is for setup data").
 OPERATIONS_PERMISSIONS = (
     ("oms", "product"), ("oms", "routingrule"), ("stores", "facility"), ("stores", "storemembership"),
-    ("fulfillment", "boxtype"), ("fulfillment", "shortpickreason"),
+    ("fulfillment", "boxtype"), ("fulfillment", "shortpickreason"), ("oms", "rejectionreason"),
 )
 
 

@@ -29,25 +29,27 @@ def rejected_queue_for(line: OrderLine) -> str:
 
 def order_line_requeue(
     *, line: OrderLine, quantity: int, actor, reason: str, now: datetime, queue: str | None = None,
-    source: str = "",
+    source: str = "", held: int = 0,
 ) -> tuple[OrderLine, list[TransitionLog]]:
     """Send `quantity` units of an ALLOCATED line back to a queue with its facility excluded.
 
-    The reservation of those units is released. When only part of the line goes back, the line
-    splits: the original keeps the rest (still allocated) and a new line — same shop line id,
-    pointing to its parent — carries the units that go back. The queue defaults to REJECTED
+    The reservation of those units is released, except for `held` of them: units already picked,
+    whose reservation a put-back task keeps until they are back on the shelf. When only part of the
+    line goes back, the line splits: the original keeps the rest (still allocated) and a new line —
+    same shop line id, pointing to its parent — carries the units that go back. The queue defaults to REJECTED
     (BOPIS_REJECTED for a pickup line). Returns the line now waiting in the queue and the log entries.
     Expects `line` locked by the caller.
     """
     if line.status != LineStatus.ALLOCATED:
         raise LineError(f"line {line.pk} is {line.status}, not ALLOCATED")
-    if not 0 < quantity <= line.quantity:
-        raise LineError(f"cannot send back {quantity} of the {line.quantity} units of line {line.pk}")
+    if not 0 < quantity <= line.quantity or not 0 <= held <= quantity:
+        raise LineError(f"cannot send back {quantity} (holding {held}) of the {line.quantity} units of line {line.pk}")
     queue = queue or rejected_queue_for(line)
     facility_id = line.allocated_facility_id
-    stock_release(facility_id=facility_id, product_id=line.product_id, quantity=quantity, actor=actor,
-                  source=source or f"order line {line.pk} sent back", order_line_id=line.pk, now=now,
-                  note=reason[:200])
+    if quantity > held:
+        stock_release(facility_id=facility_id, product_id=line.product_id, quantity=quantity - held, actor=actor,
+                      source=source or f"order line {line.pk} sent back", order_line_id=line.pk, now=now,
+                      note=reason[:200])
     if quantity == line.quantity:
         back = line
     else:

@@ -11,7 +11,15 @@ from django.utils import timezone
 
 from fulfillment.models import HandoverJob, PackJob, Parcel, PickJob, PickLine, Shipment
 from oms.history import transit_and_save
-from oms.models import BrokeringRun, FulfillmentRequest, Order, OutboxMessage, TransitionLog
+from oms.models import (
+    BrokeringRun,
+    FulfillmentRequest,
+    LineRejection,
+    Order,
+    OutboxMessage,
+    RejectionReason,
+    TransitionLog,
+)
 from oms.outbox import outbox_write
 from oms.routing.load import rules_ensure_defaults
 from stores.access import operations_group
@@ -33,7 +41,7 @@ REGISTERED = [
     "oms.product", "oms.order", "oms.fulfillmentrequest", "oms.outboxmessage", "oms.transitionlog",
     "fulfillment.pickjob", "fulfillment.packjob", "fulfillment.shipment", "fulfillment.parcel",
     "fulfillment.handoverjob", "fulfillment.boxtype", "fulfillment.shortpickreason",
-    "oms.routingrule", "oms.brokeringrun",
+    "oms.routingrule", "oms.brokeringrun", "oms.rejectionreason", "oms.linerejection",
 ]
 
 
@@ -57,6 +65,9 @@ def records():
     pick_job = PickJob.objects.create(facility=facility, order=order, fulfillment_request=request, created_at=now,
                                       due_at=now + timedelta(hours=2))
     PickLine.objects.create(pick_job=pick_job, order_line=line, product=product, quantity=1)
+    LineRejection.objects.create(order=order, order_line=line, facility=facility, product=product,
+                                 reason=RejectionReason.objects.first(), reason_text="Damaged", quantity=1,
+                                 created_at=now)
     PackJob.objects.create(facility=facility, order=order, pick_job=pick_job, created_at=now)
     shipment = Shipment.objects.create(order=order, facility=facility, fulfillment_request=request, created_at=now)
     Parcel.objects.create(shipment=shipment, created_at=now, tracking_number="1Z999")
@@ -239,3 +250,13 @@ def test_operations_staff_may_edit_box_types_and_short_pick_reasons(client):
 
     assert client.get(reverse("admin:fulfillment_boxtype_changelist")).status_code == 200
     assert client.get(reverse("admin:fulfillment_shortpickreason_add")).status_code == 200
+
+
+def test_operations_staff_may_edit_rejection_reasons(client):
+    user = UserFactory(is_staff=True)
+    user.groups.add(operations_group())
+    operations_group().permissions.add(*Permission.objects.filter(content_type__app_label="oms",
+                                                                  content_type__model="rejectionreason"))
+    client.force_login(user)
+
+    assert client.get(reverse("admin:oms_rejectionreason_add")).status_code == 200
