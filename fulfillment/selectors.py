@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.shortcuts import get_object_or_404
 
-from fulfillment.models import HandoverJob, PackJob, PickBatch, PickJob, PickLine, PutBackTask
+from fulfillment.models import HandoverJob, LineProblem, PackJob, PickBatch, PickJob, PickLine, PutBackTask
 from fulfillment.reroute import reroute_warning
 from stores.models import Facility, StockLevel
 
@@ -22,6 +22,7 @@ class StoreOverview:
     open_pack_jobs: int = 0
     open_put_backs: int = 0
     escalated_pickups: int = 0  # unstarted pickup jobs past their due time (shown to managers)
+    open_problems: int = 0  # lines associates reported, waiting for the manager (shown to managers)
 
 
 def store_overview(*, facility: Facility, now: datetime) -> StoreOverview:
@@ -39,7 +40,9 @@ def store_overview(*, facility: Facility, now: datetime) -> StoreOverview:
         facility=facility, status__in=[PackJob.Status.OPEN, PackJob.Status.IN_PROGRESS]
     ).count()
     put_backs = PutBackTask.objects.filter(facility=facility, status=PutBackTask.Status.OPEN).count()
+    problems = LineProblem.objects.filter(facility=facility, status=LineProblem.Status.OPEN).count()
     return StoreOverview(
+        open_problems=problems,
         open_pack_jobs=packs,
         open_put_backs=put_backs,
         open_pick_jobs=picks["open"],

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from fulfillment.views import counter, handover, packing, picking
+from fulfillment.views import counter, handover, packing, picking, rejection
 
 app_name = "fulfillment"
 
@@ -25,6 +25,7 @@ store_patterns = [
     path("", include(packing.urlpatterns)),
     path("", include(handover.urlpatterns)),
     path("", include(counter.urlpatterns)),
+    path("", include(rejection.store_urlpatterns)),
 ]
 
-urlpatterns = [path("store/<slug:facility_code>/", include(store_patterns))]
+urlpatterns = [path("store/<slug:facility_code>/", include(store_patterns)), *rejection.urlpatterns]

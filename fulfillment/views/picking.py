@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from fulfillment import selectors
-from fulfillment.models import PickJob, ShortPickReason
+from fulfillment.models import LineProblem, PickJob, ShortPickReason
 from fulfillment.picking import (
     PickError,
     pick_batch_create,
@@ -22,6 +22,7 @@ from fulfillment.picking import (
     pick_line_tap,
 )
 from fulfillment.views.common import partial_or_page, render_refusal, store_view
+from oms.models import RejectionReason
 
 JOB_TEMPLATE = "fulfillment/pick_job.html"
 BATCH_TEMPLATE = "fulfillment/pick_batch.html"
@@ -60,6 +61,9 @@ def _job_context(request, job_id: int, *, message: str = "", level: str = "info"
         "lines": selectors.pick_lines_for(jobs=[job]),
         "reasons": ShortPickReason.objects.filter(is_active=True),
         "associates": selectors.store_associates(facility=request.facility) if request.is_manager else [],
+        "rejection_reasons": RejectionReason.objects.filter(is_active=True) if request.is_manager else [],
+        "problem_lines": set(LineProblem.objects.filter(pick_line__pick_job=job, status=LineProblem.Status.OPEN)
+                             .values_list("pick_line_id", flat=True)),
         "mine": job.assigned_to_id == request.user.pk,
         "urgency": selectors.urgency(job.due_at, timezone.now()),
         "message": message,
