@@ -134,7 +134,8 @@ def _line_reject_locked(*, job: PickJob, pick_line_id: int, reason: RejectionRea
     LineRejection.objects.bulk_create(rejections)
     put_back_create(facility_id=job.facility_id, order_id=job.order_id, items=held_items,
                     reason=PutBackTask.Reason.REJECTED, now=now, note=f"rejected: {reason.name}")
-    entries += _problems_settle(job=job, line=line, actor=actor, now=now)
+    for rejected in [line, *others]:
+        entries += _problems_settle(job=job, line=rejected, actor=actor, now=now)
     closed_fields, close_entries = _job_settle(job=job, actor=actor, now=now, full=full)
     _touch(job, actor, closed_fields)
     record(entries + close_entries)

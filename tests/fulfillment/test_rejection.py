@@ -288,3 +288,14 @@ def test_associates_cannot_confirm_or_dismiss_problems(store, job2):
     with pytest.raises(RejectionError):
         line_problem_dismiss(problem_id=problem.pk, facility_id=facility.pk, actor=associate)
     assert LineProblem.objects.get().status == "OPEN"
+
+
+def test_full_rejection_settles_the_problems_of_the_lines_sent_along(store, job2):
+    facility, associate, _ = store
+    facility.allow_partial_rejection = False
+    facility.save()
+    job, shirt, mug = job2
+    line_problem_report(facility_id=facility.pk, actor=associate, pick_line_id=line_of(job, mug).pk, note="dent",
+                        version=job.version)
+    reject(store, job, shirt, "damaged")
+    assert line_problems_open(facility_id=facility.pk) == []
