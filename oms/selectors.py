@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db.models import Count, Q
 
+from fulfillment.models import PickJob
 from oms.models import Order, OrderLine, OutboxMessage
 
 
@@ -16,9 +17,10 @@ class OperationsOverview:
     held_count: int
     outbox_pending: int
     outbox_dead: int
+    escalated_pickups: list[PickJob]  # unstarted pickup jobs past due: the customer chose the store, so no reroute
 
 
-def operations_overview(*, now: datetime, held_limit: int = 15) -> OperationsOverview:
+def operations_overview(*, now: datetime, held_limit: int = 15, escalated_limit: int = 50) -> OperationsOverview:
     queue_counts = dict(
         OrderLine.objects.filter(status=OrderLine.Status.QUEUED).values_list("queue").annotate(n=Count("pk"))
     )
@@ -35,4 +37,8 @@ def operations_overview(*, now: datetime, held_limit: int = 15) -> OperationsOve
         held_count=held.count(),
         outbox_pending=outbox["pending"],
         outbox_dead=outbox["dead"],
+        escalated_pickups=list(
+            PickJob.objects.filter(status=PickJob.Status.OPEN, escalated_at__isnull=False)
+            .select_related("order", "facility").order_by("due_at", "pk")[:escalated_limit]
+        ),
     )

@@ -1,13 +1,24 @@
 """Login and the home page per role, with real counts from the database."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from fulfillment.models import HandoverJob, PickJob
+from fulfillment.reroute import pickup_jobs_escalate
 from oms.models import FulfillmentRequest
 from stores.models import StoreMembership
-from tests.factories import FacilityFactory, MembershipFactory, OrderFactory, OrderLineFactory, UserFactory
+from tests.factories import (
+    FacilityFactory,
+    MembershipFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+    UserFactory,
+)
+from tests.fulfillment.store_world import routed_order, stock, store_with_people
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +116,17 @@ def test_held_order_shows_each_reason_once(client, operations_user):
     OrderFactory(problems=[problem], approval_blockers=[problem])
     client.force_login(operations_user)
     assert client.get(reverse("home")).content.count(b"SKU X-1 is not a known product.") == 1
+
+
+def test_operations_home_lists_escalated_pickups(client, operations_user):
+    facility, _, _ = store_with_people("CHI-05")
+    toy = ProductFactory()
+    stock(facility, toy, 2)
+    order, job = routed_order(facility, [(toy, 1)], pickup=True)
+    PickJob.objects.filter(pk=job.pk).update(due_at=timezone.now() - timedelta(hours=1))
+    pickup_jobs_escalate()
+    client.force_login(operations_user)
+
+    page = client.get("/").content.decode()
+
+    assert 'id="escalated-pickups"' in page and order.name in page and "CHI-05" in page
