@@ -14,6 +14,7 @@ from oms.cancellations import CancelRefused, order_line_reduce, order_lines_canc
 from oms.ledger import stock_ledger_problems
 from oms.models import Order, OrderLine, OutboxMessage
 from oms.orders import order_cancel
+from oms.shop_import import shopify_webhook_receive
 from stores.models import StockLevel
 from tests.factories import ProductFactory
 from tests.fulfillment.counter_world import ready_pickup
@@ -266,3 +267,25 @@ def test_reduction_below_the_fulfilled_quantity_is_recorded_as_a_problem(store, 
     assert [problem["code"] for problem in order.problems] == ["REDUCTION_BELOW_FULFILLED"]
     assert order.notes.filter(text__contains="already fulfilled").exists()
     assert OrderLine.objects.get(pk=line.pk).status == OrderLine.Status.FULFILLED
+
+
+def test_shop_update_with_a_lower_current_quantity_cancels_picked_units_into_a_put_back(store, products):
+    facility, associate, _ = store
+    shirt, _ = products
+    order, job = started(facility, associate, [(shirt, 3)])
+    tap(facility, associate, job, job.lines.get(), 3)  # picked in full: the pack job waits
+    Order.objects.filter(pk=order.pk).update(channel="shopify")
+    line = order.lines.get()
+    payload = {"id": order.external_id, "updated_at": "2026-11-20T11:00:00-06:00", "line_items": [
+        {"id": line.external_line_id, "sku": shirt.sku, "quantity": 3, "current_quantity": 1}]}
+
+    result = shopify_webhook_receive(topic="orders/updated", payload=payload, webhook_id="wh-edit")
+
+    assert result.outcome == "updated"
+    line.refresh_from_db()
+    assert (line.status, line.quantity) == (OrderLine.Status.ALLOCATED, 1)
+    assert list(ParcelItem.objects.filter(parcel__shipment__order=order).values_list("quantity", flat=True)) == [1]
+    assert sum(PutBackTask.objects.get(order=order).items.values_list("quantity", flat=True)) == 2
+    assert reserved(facility, shirt) == 3  # 1 for the order, 2 until they are back on the shelf
+    assert not OutboxMessage.objects.filter(kind="lines-canceled").exists()
+    assert stock_ledger_problems() == []
