@@ -127,7 +127,12 @@ def pick_job_start(
         _touch(job, actor, ["status", "assigned_to", "started_at"])
         entries += request_acknowledge(request_id=job.fulfillment_request_id, actor=actor, now=now,
                                        reason="the store started picking")
-        record(entries)
+        # A paused job whose last open line was canceled meanwhile has nothing left to pick: resuming it
+        # hands what was picked on to packing (or the counter) at once.
+        closed, close_entries = _job_close_if_done(job=job, actor=actor, now=now)
+        if closed:
+            _touch(job, actor, ["status", "outcome", "closed_at"])
+        record(entries + close_entries)
     return job
 
 

@@ -121,13 +121,17 @@ def _bin_location():
 
 
 def pick_lines_for(*, jobs) -> list[PickLine]:
-    """The lines of the given jobs with product and bin location, in walking order (bin, then job)."""
+    """The lines of the given jobs with product and bin location, in walking order (bin, then job);
+    canceled lines last."""
     lines = list(
-        PickLine.objects.filter(pick_job__in=jobs).exclude(status=PickLine.Status.CANCELED)
+        PickLine.objects.filter(pick_job__in=jobs)
         .select_related("product", "order_line", "pick_job__order")
         .annotate(bin_location=_bin_location())
     )
-    lines.sort(key=lambda line: (line.bin_location or "~", line.product.sku, line.pick_job_id, line.pk))
+    # Canceled lines (rejected, withdrawn, canceled by the customer) stay visible at the end, greyed out,
+    # so the associate sees why an item is no longer on the list.
+    lines.sort(key=lambda line: (line.status == PickLine.Status.CANCELED, line.bin_location or "~",
+                                 line.product.sku, line.pick_job_id, line.pk))
     return lines
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from fulfillment import selectors
-from fulfillment.models import LineProblem, PickJob, ShortPickReason
+from fulfillment.models import LineProblem, PickJob, PickLine, ShortPickReason
 from fulfillment.picking import (
     PickError,
     pick_batch_create,
@@ -21,6 +21,7 @@ from fulfillment.picking import (
     pick_line_short,
     pick_line_tap,
 )
+from fulfillment.rejection import line_problems_open_count
 from fulfillment.views.common import partial_or_page, render_refusal, store_view
 from oms.models import RejectionReason
 
@@ -48,6 +49,7 @@ def pick_queue(request):
     tabs = [(name, label, counts[name]) for name, (label, _) in selectors.PICK_TABS.items()]
     return partial_or_page(request, "fulfillment/pick_queue.html", {
         "section": "pick", "rows": rows, "tab": tab, "tabs": tabs, "overdue": counts["overdue"], "now": now,
+        "problems": line_problems_open_count(facility_id=request.facility.pk) if request.is_manager else 0,
     }, partial="queue")
 
 
@@ -243,7 +245,7 @@ def pick_batch_sheet(request, batch_id: int):
         rows=[PickSheetRow(bin_location=line.bin_location or "", sku=line.product.sku, name=line.product.name,
                            barcode=line.product.barcode, quantity=line.quantity,
                            order_name=line.pick_job.order.name, tote=line.pick_job.tote)
-              for line in context["lines"]],
+              for line in context["lines"] if line.status != PickLine.Status.CANCELED],
     )
     response = HttpResponse(pick_sheet_pdf(data), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="pick-batch-{batch.pk}.pdf"'

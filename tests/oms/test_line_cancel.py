@@ -7,7 +7,7 @@ from fulfillment.counter import pickup_search
 from fulfillment.handover import handover_list
 from fulfillment.models import HandoverJob, PackJob, Parcel, ParcelItem, PickJob, PickLine, PutBackTask, Shipment
 from fulfillment.packing import pack_queue
-from fulfillment.picking import pick_job_start, pick_line_tap
+from fulfillment.picking import pick_job_pause, pick_job_start, pick_line_tap
 from fulfillment.putback import put_back_confirm, put_backs_open
 from fulfillment.selectors import pick_queue
 from oms.cancellations import CancelRefused, order_line_reduce, order_lines_cancel
@@ -288,4 +288,24 @@ def test_shop_update_with_a_lower_current_quantity_cancels_picked_units_into_a_p
     assert sum(PutBackTask.objects.get(order=order).items.values_list("quantity", flat=True)) == 2
     assert reserved(facility, shirt) == 3  # 1 for the order, 2 until they are back on the shelf
     assert not OutboxMessage.objects.filter(kind="lines-canceled").exists()
+    assert stock_ledger_problems() == []
+
+
+def test_a_paused_job_whose_last_open_line_was_canceled_closes_when_resumed(store, products):
+    facility, associate, _ = store
+    shirt, mug = products
+    order, job = started(facility, associate, [(shirt, 1), (mug, 1)])
+    shirt_pick, mug_pick = job.lines.order_by("pk")
+    tap(facility, associate, job, shirt_pick, 1)
+    job.refresh_from_db()
+    pick_job_pause(job_id=job.pk, facility_id=facility.pk, actor=associate, version=job.version)
+    order_lines_cancel(order_id=order.pk, line_ids=[mug_pick.order_line_id], actor=None, reason="discontinued")
+    job.refresh_from_db()
+    assert job.status == PickJob.Status.OPEN  # paused: nobody is picking it right now
+
+    pick_job_start(job_id=job.pk, facility_id=facility.pk, actor=associate, version=job.version)
+
+    job.refresh_from_db()
+    assert (job.status, job.outcome) == (PickJob.Status.CLOSED, PickJob.Outcome.PICKED)
+    assert PackJob.objects.filter(order=order, status=PackJob.Status.OPEN).count() == 1
     assert stock_ledger_problems() == []
