@@ -19,7 +19,18 @@ from django.db.models import Q
 from django.utils import timezone
 
 from fulfillment.models import LineProblem, PickJob, PickLine, PutBackTask
-from fulfillment.picking import PickError, _is_manager, _job_close_if_done, _job_lock, _lines_lock, _touch
+from fulfillment.picking import (
+    PickError,
+    PickResult,
+    _batch_close_if_done,
+    _batch_jobs_lock,
+    _batch_lock,
+    _is_manager,
+    _job_close_if_done,
+    _job_lock,
+    _lines_lock,
+    _touch,
+)
 from fulfillment.putback import put_back_create
 from oms.history import record, transit
 from oms.lines import order_line_requeue, request_cancel_if_empty
@@ -77,6 +88,29 @@ def line_reject(
         line = _line_reject_locked(job=job, pick_line_id=pick_line_id, reason=reason, quantity=quantity,
                                    actor=actor, now=now)
     return line
+
+
+def batch_line_reject(
+    *, batch_id: int, facility_id: int, actor, pick_line_id: int, reason_code: str, version: int | None,
+    quantity: int | None = None, now: datetime | None = None,
+) -> PickResult:
+    """`line_reject` from the batch page: the batch's version is checked, the line's own job is changed."""
+    now = now or timezone.now()
+    reason = _reason_get(reason_code)
+    with transaction.atomic():
+        _check_manager(actor, facility_id)
+        batch = _batch_lock(batch_id=batch_id, facility_id=facility_id, version=version)
+        jobs = _batch_jobs_lock(batch)
+        job_id = PickLine.objects.filter(pk=pick_line_id, pick_job_id__in=list(jobs)).values_list(
+            "pick_job_id", flat=True).first()
+        if job_id is None:
+            raise RejectionError("This line is not open in the batch.", status=404)
+        job = jobs[job_id]
+        line = _line_reject_locked(job=job, pick_line_id=pick_line_id, reason=reason, quantity=quantity,
+                                   actor=actor, now=now)
+        _batch_close_if_done(batch, actor=actor, now=now)
+    return PickResult(job=job, line=line, job_closed=job.status != JobStatus.IN_PROGRESS,
+                      message=f"Tote {job.tote} · {line.product.name}: rejected, sent to another location.")
 
 
 def _line_reject_locked(*, job: PickJob, pick_line_id: int, reason: RejectionReason, quantity: int | None,

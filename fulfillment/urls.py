@@ -21,6 +21,8 @@ store_patterns = [
     path("batches/<int:batch_id>/lines/<int:line_id>/pick/", picking.pick_batch_tap_view, name="pick-batch-tap"),
     path("batches/<int:batch_id>/lines/<int:line_id>/short/", picking.pick_batch_short_view,
          name="pick-batch-short"),
+    path("batches/<int:batch_id>/lines/<int:line_id>/reject/", picking.pick_batch_reject_view,
+         name="pick-batch-reject"),
     path("batches/<int:batch_id>/sheet.pdf", picking.pick_batch_sheet, name="pick-batch-sheet"),
     path("", include(packing.urlpatterns)),
     path("", include(handover.urlpatterns)),

@@ -21,7 +21,7 @@ from fulfillment.picking import (
     pick_line_short,
     pick_line_tap,
 )
-from fulfillment.rejection import line_problems_open_count
+from fulfillment.rejection import batch_line_reject, line_problems_open_count
 from fulfillment.views.common import partial_or_page, render_refusal, store_view
 from oms.models import RejectionReason
 
@@ -189,6 +189,7 @@ def _batch_context(request, batch_id: int, *, message: str = "", level: str = "i
         "jobs": sorted(jobs, key=lambda job: (len(job.tote), job.tote)),
         "lines": selectors.pick_lines_for(jobs=jobs),
         "reasons": ShortPickReason.objects.filter(is_active=True),
+        "rejection_reasons": RejectionReason.objects.filter(is_active=True) if request.is_manager else [],
         "message": message,
         "level": level,
     }
@@ -226,6 +227,15 @@ def pick_batch_short_view(request, batch_id: int, line_id: int):
     reason = request.POST.get("reason", "")
     return _batch_action(request, batch_id,
                          lambda **kw: pick_batch_short(batch_id=batch_id, line_id=line_id, reason_code=reason, **kw))
+
+
+@require_POST
+@store_view
+def pick_batch_reject_view(request, batch_id: int, line_id: int):
+    reason = request.POST.get("reason", "")
+    quantity = _int(request.POST.get("quantity"))
+    return _batch_action(request, batch_id, lambda **kw: batch_line_reject(
+        batch_id=batch_id, pick_line_id=line_id, reason_code=reason, quantity=quantity, **kw))
 
 
 @require_GET

@@ -115,3 +115,33 @@ def test_someone_not_picking_the_batch_is_refused(world):
 
     with pytest.raises(PickError, match="not a picker"):
         batch_scan(batch, colleague, shirt.barcode)
+
+
+def test_a_manager_rejects_a_line_from_the_batch_page_and_only_its_job_changes(world, client):
+    from django.urls import reverse
+
+    from fulfillment.rejection import RejectionError, batch_line_reject
+    from oms.models import LineRejection
+
+    facility, associate, manager, shirt, mug, first, second = world
+    batch = pick_batch_create(facility_id=facility.pk, job_ids=[first.pk, second.pk], picker_ids=[associate.pk],
+                              actor=manager)
+    batch.refresh_from_db()
+    second_line = second.lines.get()
+    with pytest.raises(RejectionError):
+        batch_line_reject(batch_id=batch.pk, facility_id=facility.pk, actor=associate, pick_line_id=second_line.pk,
+                          reason_code="damaged", version=batch.version)
+    client.force_login(manager)
+
+    response = client.post(reverse("fulfillment:pick-batch-reject", args=[facility.code, batch.pk, second_line.pk]),
+                           {"version": batch.version, "reason": "damaged"}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200 and "rejected, sent to another location" in response.content.decode()
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert second.status == PickJob.Status.CANCELED and first.status == PickJob.Status.IN_PROGRESS
+    assert OrderLine.objects.get(order=second.order).queue == OrderLine.Queue.REJECTED
+    assert LineRejection.objects.get().actor == manager
+    first_line_url = reverse("fulfillment:pick-batch-reject", args=[facility.code, batch.pk, first.lines.first().pk])
+    stale = client.post(first_line_url, {"version": batch.version, "reason": "damaged"}, HTTP_HX_REQUEST="true")
+    assert stale.status_code == 409
