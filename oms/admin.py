@@ -22,6 +22,7 @@ from oms.models import (
     RoutingRule,
     TransitionLog,
 )
+from oms.orders import order_cancel
 from stores.access import is_operations
 
 
@@ -96,6 +97,33 @@ def _manual_approval_template():
     return engines["django"].from_string(MANUAL_APPROVAL_TEMPLATE)
 
 
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        max_length=200, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Why the orders are canceled (shown on the timeline and sent to the shop).",
+    )
+
+
+CANCEL_TEMPLATE = """{% extends "admin/base_site.html" %}
+{% block content %}
+<p>Cancel these orders. Lines already fulfilled stay; everything not yet handed over is canceled, picked
+items become put-back tasks in their stores, and the shop is told.</p>
+<ul>{% for order in orders %}<li><strong>{{ order.name }}</strong> ({{ order.status }})</li>{% endfor %}</ul>
+<form method="post">{% csrf_token %}
+  {{ form.as_p }}
+  {% for order in orders %}<input type="hidden" name="{{ checkbox_name }}" value="{{ order.pk }}">{% endfor %}
+  <input type="hidden" name="action" value="cancel_orders">
+  <input type="submit" name="apply" value="Cancel {{ orders|length }} order(s)">
+  <a href="" class="button cancel-link">Back</a>
+</form>
+{% endblock %}"""
+
+
+@functools.cache
+def _cancel_template():
+    return engines["django"].from_string(CANCEL_TEMPLATE)
+
+
 @admin.register(Order)
 class OrderAdmin(ViewOnlyAdmin):
     """Orders are read here; the shop owns their fields (orders/updated overwrites them), services their state."""
@@ -106,7 +134,7 @@ class OrderAdmin(ViewOnlyAdmin):
     search_fields = ["name", "email", "external_id"]
     date_hierarchy = "ordered_at"
     inlines = [OrderLineInline]
-    actions = ["approve_manually"]
+    actions = ["approve_manually", "cancel_orders"]
     fieldsets = [
         (None, {"fields": ["name", "external_id", "channel", "status", "payment_status", "tags", "total_price",
                            "currency"]}),
@@ -118,6 +146,22 @@ class OrderAdmin(ViewOnlyAdmin):
 
     def has_approve_permission(self, request) -> bool:
         return is_operations(request.user)
+
+    def has_cancel_permission(self, request) -> bool:
+        return is_operations(request.user)
+
+    @admin.action(description="Cancel selected orders (with a reason)", permissions=["cancel"])
+    def cancel_orders(self, request, queryset):
+        form = CancelForm(request.POST if "apply" in request.POST else None)
+        orders = list(queryset.order_by("pk"))
+        if not form.is_valid():
+            context = {**self.admin_site.each_context(request), "title": "Cancel orders", "opts": self.model._meta,
+                       "orders": orders, "form": form, "checkbox_name": helpers.ACTION_CHECKBOX_NAME}
+            return TemplateResponse(request, _cancel_template(), context)
+        for order in orders:
+            order_cancel(order_id=order.pk, actor=request.user, reason=form.cleaned_data["reason"])
+        self.message_user(request, f"Canceled what was still open of {len(orders)} order(s).", messages.SUCCESS)
+        return None
 
     @admin.action(description="Approve selected orders (manual)", permissions=["approve"])
     def approve_manually(self, request, queryset):
