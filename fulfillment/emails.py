@@ -53,39 +53,32 @@ def _context(message: OutboxMessage) -> tuple[dict, Facility]:
     }, facility
 
 
-@email_kind("pickup-ready")
-def pickup_ready_email(message: OutboxMessage) -> Email:
+def _pickup_email(message: OutboxMessage, *, subject: str, with_code: bool) -> Email:
+    """A pickup email to the order's customer; `subject` is formatted with the order name and the store."""
     context, facility = _context(message)
     return Email(
         to=[message.payload["email"]] if message.payload.get("email") else [],
-        subject=f"Your order {context['order_name']} is ready for pickup at {facility.name}",
+        subject=subject.format(order=context["order_name"], store=facility.name),
         context=context,
-        images=[InlineImage(cid=QR_CID, content=pickup_code_qr_png(context["pickup_code"]))],
+        images=[InlineImage(cid=QR_CID, content=pickup_code_qr_png(context["pickup_code"]))] if with_code else [],
         reply_to=[facility.email] if facility.email else [],
     )
+
+
+@email_kind("pickup-ready")
+def pickup_ready_email(message: OutboxMessage) -> Email:
+    return _pickup_email(message, subject="Your order {order} is ready for pickup at {store}", with_code=True)
 
 
 @email_kind("pickup-reminder")
 def pickup_reminder_email(message: OutboxMessage) -> Email:
-    context, facility = _context(message)
-    return Email(
-        to=[message.payload["email"]] if message.payload.get("email") else [],
-        subject=f"Reminder: your order {context['order_name']} is waiting at {facility.name}",
-        context=context,
-        images=[InlineImage(cid=QR_CID, content=pickup_code_qr_png(context["pickup_code"]))],
-        reply_to=[facility.email] if facility.email else [],
-    )
+    return _pickup_email(message, subject="Reminder: your order {order} is waiting at {store}", with_code=True)
 
 
 @email_kind("pickup-expired")
 def pickup_expired_email(message: OutboxMessage) -> Email:
-    context, facility = _context(message)
-    return Email(
-        to=[message.payload["email"]] if message.payload.get("email") else [],
-        subject=f"Your order {context['order_name']} was not collected and has been canceled",
-        context=context,
-        reply_to=[facility.email] if facility.email else [],
-    )
+    return _pickup_email(message, subject="Your order {order} was not collected and has been canceled",
+                         with_code=False)
 
 
 # --- samples for `render_sample_emails` ------------------------------------------------------------
