@@ -129,10 +129,7 @@ def pick_job_start(
                                        reason="the store started picking")
         # A paused job whose last open line was canceled meanwhile has nothing left to pick: resuming it
         # hands what was picked on to packing (or the counter) at once.
-        closed, close_entries = _job_close_if_done(job=job, actor=actor, now=now)
-        if closed:
-            _touch(job, actor, ["status", "outcome", "closed_at"])
-        record(entries + close_entries)
+        _job_settle(job=job, actor=actor, now=now, entries=entries, touched=False)
     return job
 
 
@@ -216,20 +213,12 @@ def pick_line_short(
     excluded (BOPIS_REJECTED for a pickup line) until routing sends them elsewhere.
     """
     now = now or timezone.now()
-    reason = ShortPickReason.objects.filter(code=reason_code, is_active=True).first()
-    if reason is None:
-        raise PickError("Choose why the line cannot be picked.")
+    reason = _short_pick_reason(reason_code)
     with transaction.atomic():
         job = _job_lock(job_id=job_id, facility_id=facility_id, version=version)
         _check_picker(job, actor)
         line = _line_get(_lines_lock(Q(pick_job=job)), line_id)
-        entries = _line_short(job=job, line=line, reason=reason, actor=actor, now=now)
-        closed, close_entries = _job_close_if_done(job=job, actor=actor, now=now)
-        _touch(job, actor, ["status", "outcome", "closed_at"] if closed else [])
-        record(entries + close_entries)
-        missing = line.quantity - line.picked_quantity
-        return PickResult(job=job, line=line, job_closed=closed,
-                          message=f"{line.product.name}: {missing} missing, sent to another location.")
+        return _short_and_settle(job=job, line=line, reason=reason, actor=actor, now=now)
 
 
 # --- batches -------------------------------------------------------------------------------------
@@ -327,23 +316,16 @@ def pick_batch_short(
     now: datetime | None = None,
 ) -> PickResult:
     now = now or timezone.now()
-    reason = ShortPickReason.objects.filter(code=reason_code, is_active=True).first()
-    if reason is None:
-        raise PickError("Choose why the line cannot be picked.")
+    reason = _short_pick_reason(reason_code)
     with transaction.atomic():
         batch = _batch_lock(batch_id=batch_id, facility_id=facility_id, version=version)
         _batch_check_picker(batch, actor)
         jobs = _batch_jobs_lock(batch)
         line = _line_get(_lines_lock(Q(pick_job__in=list(jobs))), line_id)
-        job = jobs[line.pick_job_id]
-        entries = _line_short(job=job, line=line, reason=reason, actor=actor, now=now)
-        closed, close_entries = _job_close_if_done(job=job, actor=actor, now=now)
-        _touch(job, actor, ["status", "outcome", "closed_at"] if closed else [])
-        record(entries + close_entries)
+        result = _short_and_settle(job=jobs[line.pick_job_id], line=line, reason=reason, actor=actor, now=now)
+        result.message = f"Tote {result.job.tote} · {result.message}"
         _batch_close_if_done(batch, actor=actor, now=now)
-        missing = line.quantity - line.picked_quantity
-        return PickResult(job=job, line=line, job_closed=closed,
-                          message=f"{line.product.sku} (tote {job.tote}): {missing} missing, sent to another location.")
+        return result
 
 
 def _batch_unit_pick(*, batch: PickBatch, job: PickJob, line: PickLine, actor, quantity: int,
@@ -400,13 +382,36 @@ def _unit_pick(*, job: PickJob, line: PickLine, actor, quantity: int, now: datet
         entries.append(transit(line, "pick", actor=actor, reason="all units picked", at=now, order_id=job.order_id))
         line.picked_at = now
     line.save(update_fields=["picked_quantity", "status", "picked_at"])
-    closed, close_entries = _job_close_if_done(job=job, actor=actor, now=now)
-    _touch(job, actor, ["status", "outcome", "closed_at"] if closed else [])
-    record(entries + close_entries)
+    closed = _job_settle(job=job, actor=actor, now=now, entries=entries)
     message = f"{line.product.name} ({line.product.sku}): {line.picked_quantity} of {line.quantity} picked."
     if closed:
         message += " Job complete."
     return PickResult(job=job, line=line, message=message, job_closed=closed)
+
+
+def _short_pick_reason(code: str) -> ShortPickReason:
+    reason = ShortPickReason.objects.filter(code=code, is_active=True).first()
+    if reason is None:
+        raise PickError("Choose why the line cannot be picked.")
+    return reason
+
+
+def _short_and_settle(*, job: PickJob, line: PickLine, reason: ShortPickReason, actor, now: datetime) -> PickResult:
+    entries = _line_short(job=job, line=line, reason=reason, actor=actor, now=now)
+    closed = _job_settle(job=job, actor=actor, now=now, entries=entries)
+    missing = line.quantity - line.picked_quantity
+    return PickResult(job=job, line=line, job_closed=closed,
+                      message=f"{line.product.name}: {missing} missing, sent to another location.")
+
+
+def _job_settle(*, job: PickJob, actor, now: datetime, entries: list[TransitionLog], touched: bool = True) -> bool:
+    """After a change to the job's lines: close it when nothing is open, bump its version (unless the caller
+    already did) and write every log entry. Returns whether the job closed."""
+    closed, close_entries = _job_close_if_done(job=job, actor=actor, now=now)
+    if closed or touched:
+        _touch(job, actor, ["status", "outcome", "closed_at"] if closed else [])
+    record(entries + close_entries)
+    return closed
 
 
 def _line_short(*, job: PickJob, line: PickLine, reason: ShortPickReason, actor, now: datetime) -> list[TransitionLog]:
