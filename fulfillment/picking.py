@@ -1,6 +1,6 @@
 """Picking: starting, scanning, tapping, short picks, pause, reassignment and batches of pick jobs.
 
-Every action an associate can trigger follows the check/do split: `_job_lock` takes the row lock
+Every action an associate can trigger follows the check/do split: `pick_job_lock` takes the row lock
 and checks facility, version and who may act; the `pick_*` function then performs the write and logs
 every transition. A tap carries the job's version as the associate saw it: if someone else changed
 the job meanwhile the tap is refused (HTTP 409 on the page), so two associates never pick twice.
@@ -60,7 +60,7 @@ def _orders_lock(order_ids) -> None:
     list(Order.objects.select_for_update().filter(pk__in=set(order_ids)).order_by("pk").values_list("pk", flat=True))
 
 
-def _job_lock(*, job_id: int, facility_id: int, version: int | None, batched_ok: bool = False) -> PickJob:
+def pick_job_lock(*, job_id: int, facility_id: int, version: int | None, batched_ok: bool = False) -> PickJob:
     """Lock the job's order, then the job (a job of another facility does not exist for this user), and
     check the version the associate saw."""
     order_id = PickJob.objects.filter(pk=job_id, facility_id=facility_id).values_list("order_id", flat=True).first()
@@ -77,7 +77,7 @@ def _job_lock(*, job_id: int, facility_id: int, version: int | None, batched_ok:
     return job
 
 
-def _batch_lock(*, batch_id: int, facility_id: int, version: int | None) -> PickBatch:
+def pick_batch_lock(*, batch_id: int, facility_id: int, version: int | None) -> PickBatch:
     batch = (PickBatch.objects.select_for_update(of=("self",)).select_related("changed_by")
              .filter(pk=batch_id, facility_id=facility_id).first())
     if batch is None:
@@ -87,13 +87,13 @@ def _batch_lock(*, batch_id: int, facility_id: int, version: int | None) -> Pick
     return batch
 
 
-def _touch(job: PickJob, actor, fields: list[str]) -> None:
+def pick_job_touch(job: PickJob, actor, fields: list[str]) -> None:
     job.version += 1
     job.changed_by = actor
     job.save(update_fields=[*fields, "version", "changed_by"])
 
 
-def _is_manager(actor, facility_id: int) -> bool:
+def is_store_manager(actor, facility_id: int) -> bool:
     return StoreMembership.objects.filter(
         user=actor, facility_id=facility_id, role=StoreMembership.Role.MANAGER
     ).exists()
@@ -104,7 +104,7 @@ def _check_picker(job: PickJob, actor) -> None:
     if job.status != JobStatus.IN_PROGRESS:
         raise PickError("Start the job before picking." if job.status == JobStatus.OPEN
                         else f"This job is {job.get_status_display().lower()}: nothing more to pick.")
-    if job.assigned_to_id not in (None, actor.pk) and not _is_manager(actor, job.facility_id):
+    if job.assigned_to_id not in (None, actor.pk) and not is_store_manager(actor, job.facility_id):
         raise PickError(f"{_name(job.assigned_to)} is picking this job.")
 
 
@@ -116,15 +116,15 @@ def pick_job_start(
     """OPEN → IN_PROGRESS: the job becomes the associate's; its request is acknowledged on the first start."""
     now = now or timezone.now()
     with transaction.atomic():
-        job = _job_lock(job_id=job_id, facility_id=facility_id, version=version)
+        job = pick_job_lock(job_id=job_id, facility_id=facility_id, version=version)
         if job.status != JobStatus.OPEN:
             raise PickError(f"This job is {job.get_status_display().lower()}, it cannot be started.")
-        if job.assigned_to_id not in (None, actor.pk) and not _is_manager(actor, facility_id):
+        if job.assigned_to_id not in (None, actor.pk) and not is_store_manager(actor, facility_id):
             raise PickError(f"This job is assigned to {_name(job.assigned_to)}.")
         entries = [transit(job, "start", actor=actor, reason="started picking", at=now)]
         job.assigned_to = actor
         job.started_at = job.started_at or now
-        _touch(job, actor, ["status", "assigned_to", "started_at"])
+        pick_job_touch(job, actor, ["status", "assigned_to", "started_at"])
         entries += request_acknowledge(request_id=job.fulfillment_request_id, actor=actor, now=now,
                                        reason="the store started picking")
         # A paused job whose last open line was canceled meanwhile has nothing left to pick: resuming it
@@ -139,11 +139,11 @@ def pick_job_pause(
     """IN_PROGRESS → OPEN, free for anyone to resume; the picks made stay recorded."""
     now = now or timezone.now()
     with transaction.atomic():
-        job = _job_lock(job_id=job_id, facility_id=facility_id, version=version)
+        job = pick_job_lock(job_id=job_id, facility_id=facility_id, version=version)
         _check_picker(job, actor)
         entry = transit(job, "pause", actor=actor, reason="paused", at=now)
         job.assigned_to = None
-        _touch(job, actor, ["status", "assigned_to"])
+        pick_job_touch(job, actor, ["status", "assigned_to"])
         entry.save()
     return job
 
@@ -154,9 +154,9 @@ def pick_job_reassign(
     """A manager gives the job to another associate of the store (picks made stay)."""
     now = now or timezone.now()
     with transaction.atomic():
-        if not _is_manager(actor, facility_id):
+        if not is_store_manager(actor, facility_id):
             raise PickError("Only a store manager can reassign a pick job.", status=403)
-        job = _job_lock(job_id=job_id, facility_id=facility_id, version=version)
+        job = pick_job_lock(job_id=job_id, facility_id=facility_id, version=version)
         if job.status not in (JobStatus.OPEN, JobStatus.IN_PROGRESS):
             raise PickError(f"This job is {job.get_status_display().lower()}: nothing to reassign.")
         to_user = get_user_model().objects.filter(pk=to_user_id, memberships__facility_id=facility_id).first()
@@ -164,7 +164,7 @@ def pick_job_reassign(
             raise PickError("Choose an associate of this store.")
         previous = job.assigned_to
         job.assigned_to = to_user
-        _touch(job, actor, ["assigned_to"])
+        pick_job_touch(job, actor, ["assigned_to"])
         TransitionLog.objects.create(
             object_type="pickjob", object_id=job.pk, order_id=job.order_id, transition="reassign",
             source_state=job.status, target_state=job.status, actor=actor, at=now,
@@ -182,9 +182,9 @@ def pick_job_scan(
     if not code:
         raise PickError("Scan a barcode or type it and press Enter.")
     with transaction.atomic():
-        job = _job_lock(job_id=job_id, facility_id=facility_id, version=version)
+        job = pick_job_lock(job_id=job_id, facility_id=facility_id, version=version)
         _check_picker(job, actor)
-        lines = _lines_lock(Q(pick_job=job))
+        lines = pick_lines_lock(Q(pick_job=job))
         line = _line_for_code(lines, code)
         return _unit_pick(job=job, line=line, actor=actor, quantity=1, now=now)
 
@@ -196,9 +196,9 @@ def pick_line_tap(
     """Units confirmed by tapping the line (`quantity` units; never more than ordered)."""
     now = now or timezone.now()
     with transaction.atomic():
-        job = _job_lock(job_id=job_id, facility_id=facility_id, version=version)
+        job = pick_job_lock(job_id=job_id, facility_id=facility_id, version=version)
         _check_picker(job, actor)
-        line = _line_get(_lines_lock(Q(pick_job=job)), line_id)
+        line = _line_get(pick_lines_lock(Q(pick_job=job)), line_id)
         return _unit_pick(job=job, line=line, actor=actor, quantity=quantity, now=now)
 
 
@@ -215,9 +215,9 @@ def pick_line_short(
     now = now or timezone.now()
     reason = _short_pick_reason(reason_code)
     with transaction.atomic():
-        job = _job_lock(job_id=job_id, facility_id=facility_id, version=version)
+        job = pick_job_lock(job_id=job_id, facility_id=facility_id, version=version)
         _check_picker(job, actor)
-        line = _line_get(_lines_lock(Q(pick_job=job)), line_id)
+        line = _line_get(pick_lines_lock(Q(pick_job=job)), line_id)
         return _short_and_settle(job=job, line=line, reason=reason, actor=actor, now=now)
 
 
@@ -268,11 +268,11 @@ def pick_batch_create(
 def _batch_check_picker(batch: PickBatch, actor) -> None:
     if batch.closed_at:
         raise PickError("This batch is finished: nothing more to pick.")
-    if not batch.pickers.filter(pk=actor.pk).exists() and not _is_manager(actor, batch.facility_id):
+    if not batch.pickers.filter(pk=actor.pk).exists() and not is_store_manager(actor, batch.facility_id):
         raise PickError("You are not a picker of this batch.")
 
 
-def _batch_jobs_lock(batch: PickBatch) -> dict[int, PickJob]:
+def pick_batch_jobs_lock(batch: PickBatch) -> dict[int, PickJob]:
     """The batch's jobs still being picked, their orders locked first (see _orders_lock)."""
     _orders_lock(PickJob.objects.filter(batch=batch, status=JobStatus.IN_PROGRESS).values_list("order_id", flat=True))
     return {job.pk: job for job in PickJob.objects.select_for_update(of=("self",)).select_related("order", "facility")
@@ -288,10 +288,10 @@ def pick_batch_scan(
     if not code:
         raise PickError("Scan a barcode or type it and press Enter.")
     with transaction.atomic():
-        batch = _batch_lock(batch_id=batch_id, facility_id=facility_id, version=version)
+        batch = pick_batch_lock(batch_id=batch_id, facility_id=facility_id, version=version)
         _batch_check_picker(batch, actor)
-        jobs = _batch_jobs_lock(batch)
-        lines = _lines_lock(Q(pick_job__in=list(jobs)))
+        jobs = pick_batch_jobs_lock(batch)
+        lines = pick_lines_lock(Q(pick_job__in=list(jobs)))
         lines.sort(key=lambda line: (tote_number(jobs[line.pick_job_id]), line.pk))
         line = _line_for_code(lines, code)
         return _batch_unit_pick(batch=batch, job=jobs[line.pick_job_id], line=line, actor=actor, quantity=1, now=now)
@@ -303,10 +303,10 @@ def pick_batch_tap(
 ) -> PickResult:
     now = now or timezone.now()
     with transaction.atomic():
-        batch = _batch_lock(batch_id=batch_id, facility_id=facility_id, version=version)
+        batch = pick_batch_lock(batch_id=batch_id, facility_id=facility_id, version=version)
         _batch_check_picker(batch, actor)
-        jobs = _batch_jobs_lock(batch)
-        line = _line_get(_lines_lock(Q(pick_job__in=list(jobs))), line_id)
+        jobs = pick_batch_jobs_lock(batch)
+        line = _line_get(pick_lines_lock(Q(pick_job__in=list(jobs))), line_id)
         return _batch_unit_pick(batch=batch, job=jobs[line.pick_job_id], line=line, actor=actor, quantity=quantity,
                                 now=now)
 
@@ -318,13 +318,13 @@ def pick_batch_short(
     now = now or timezone.now()
     reason = _short_pick_reason(reason_code)
     with transaction.atomic():
-        batch = _batch_lock(batch_id=batch_id, facility_id=facility_id, version=version)
+        batch = pick_batch_lock(batch_id=batch_id, facility_id=facility_id, version=version)
         _batch_check_picker(batch, actor)
-        jobs = _batch_jobs_lock(batch)
-        line = _line_get(_lines_lock(Q(pick_job__in=list(jobs))), line_id)
+        jobs = pick_batch_jobs_lock(batch)
+        line = _line_get(pick_lines_lock(Q(pick_job__in=list(jobs))), line_id)
         result = _short_and_settle(job=jobs[line.pick_job_id], line=line, reason=reason, actor=actor, now=now)
         result.message = f"Tote {result.job.tote} · {result.message}"
-        _batch_close_if_done(batch, actor=actor, now=now)
+        pick_batch_close_if_done(batch, actor=actor, now=now)
         return result
 
 
@@ -332,11 +332,11 @@ def _batch_unit_pick(*, batch: PickBatch, job: PickJob, line: PickLine, actor, q
                      now: datetime) -> PickResult:
     result = _unit_pick(job=job, line=line, actor=actor, quantity=quantity, now=now)
     result.message = f"Tote {job.tote} · {job.order.name}: {result.message}"
-    _batch_close_if_done(batch, actor=actor, now=now)
+    pick_batch_close_if_done(batch, actor=actor, now=now)
     return result
 
 
-def _batch_close_if_done(batch: PickBatch, *, actor, now: datetime) -> None:
+def pick_batch_close_if_done(batch: PickBatch, *, actor, now: datetime) -> None:
     if not PickJob.objects.filter(batch=batch, status=JobStatus.IN_PROGRESS).exists():
         batch.closed_at = now
     batch.version += 1
@@ -346,7 +346,7 @@ def _batch_close_if_done(batch: PickBatch, *, actor, now: datetime) -> None:
 
 # --- shared steps --------------------------------------------------------------------------------
 
-def _lines_lock(where: Q) -> list[PickLine]:
+def pick_lines_lock(where: Q) -> list[PickLine]:
     return list(PickLine.objects.select_for_update(of=("self",)).select_related("product", "order_line")
                 .filter(where).order_by("pk"))
 
@@ -407,9 +407,9 @@ def _short_and_settle(*, job: PickJob, line: PickLine, reason: ShortPickReason, 
 def _job_settle(*, job: PickJob, actor, now: datetime, entries: list[TransitionLog], touched: bool = True) -> bool:
     """After a change to the job's lines: close it when nothing is open, bump its version (unless the caller
     already did) and write every log entry. Returns whether the job closed."""
-    closed, close_entries = _job_close_if_done(job=job, actor=actor, now=now)
+    closed, close_entries = pick_job_close_if_done(job=job, actor=actor, now=now)
     if closed or touched:
-        _touch(job, actor, ["status", "outcome", "closed_at"] if closed else [])
+        pick_job_touch(job, actor, ["status", "outcome", "closed_at"] if closed else [])
     record(entries + close_entries)
     return closed
 
@@ -435,7 +435,7 @@ def _line_short(*, job: PickJob, line: PickLine, reason: ShortPickReason, actor,
     return entries
 
 
-def _job_close_if_done(*, job: PickJob, actor, now: datetime) -> tuple[bool, list[TransitionLog]]:
+def pick_job_close_if_done(*, job: PickJob, actor, now: datetime) -> tuple[bool, list[TransitionLog]]:
     """Close the job when no line is open: hand what was picked on to packing (or the pickup counter).
 
     A job where nothing at all could be picked closes as "nothing picked": every line already went back

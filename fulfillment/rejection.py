@@ -22,14 +22,14 @@ from fulfillment.models import LineProblem, PickJob, PickLine, PutBackTask
 from fulfillment.picking import (
     PickError,
     PickResult,
-    _batch_close_if_done,
-    _batch_jobs_lock,
-    _batch_lock,
-    _is_manager,
-    _job_close_if_done,
-    _job_lock,
-    _lines_lock,
-    _touch,
+    is_store_manager,
+    pick_batch_close_if_done,
+    pick_batch_jobs_lock,
+    pick_batch_lock,
+    pick_job_close_if_done,
+    pick_job_lock,
+    pick_job_touch,
+    pick_lines_lock,
 )
 from fulfillment.putback import put_back_create
 from oms.history import record, transit
@@ -49,7 +49,7 @@ class RejectionError(PickError):
 
 
 def _check_manager(actor, facility_id: int) -> None:
-    if not _is_manager(actor, facility_id):
+    if not is_store_manager(actor, facility_id):
         raise RejectionError("Only a store manager can reject items.", status=403)
 
 
@@ -65,7 +65,7 @@ def _job_lock_for_line(*, pick_line_id: int, facility_id: int, version: int | No
         "pick_job_id", flat=True).first()
     if job_id is None:
         raise RejectionError("This line is not part of a pick job in this store.", status=404)
-    return _job_lock(job_id=job_id, facility_id=facility_id, version=version)
+    return pick_job_lock(job_id=job_id, facility_id=facility_id, version=version)
 
 
 # --- rejection -----------------------------------------------------------------------------------
@@ -99,8 +99,8 @@ def batch_line_reject(
     reason = _reason_get(reason_code)
     with transaction.atomic():
         _check_manager(actor, facility_id)
-        batch = _batch_lock(batch_id=batch_id, facility_id=facility_id, version=version)
-        jobs = _batch_jobs_lock(batch)
+        batch = pick_batch_lock(batch_id=batch_id, facility_id=facility_id, version=version)
+        jobs = pick_batch_jobs_lock(batch)
         job_id = PickLine.objects.filter(pk=pick_line_id, pick_job_id__in=list(jobs)).values_list(
             "pick_job_id", flat=True).first()
         if job_id is None:
@@ -108,7 +108,7 @@ def batch_line_reject(
         job = jobs[job_id]
         line = _line_reject_locked(job=job, pick_line_id=pick_line_id, reason=reason, quantity=quantity,
                                    actor=actor, now=now)
-        _batch_close_if_done(batch, actor=actor, now=now)
+        pick_batch_close_if_done(batch, actor=actor, now=now)
     return PickResult(job=job, line=line, job_closed=job.status != JobStatus.IN_PROGRESS,
                       message=f"Tote {job.tote} · {line.product.name}: rejected, sent to another location.")
 
@@ -118,7 +118,7 @@ def _line_reject_locked(*, job: PickJob, pick_line_id: int, reason: RejectionRea
     """`line_reject` once the order and the job are locked (by the caller)."""
     if job.status not in (JobStatus.OPEN, JobStatus.IN_PROGRESS):
         raise RejectionError(f"This job is {job.get_status_display().lower()}: nothing to reject.")
-    lines = _lines_lock(Q(pick_job=job))
+    lines = pick_lines_lock(Q(pick_job=job))
     line = next((pl for pl in lines if pl.pk == pick_line_id), None)
     if line is None:
         raise RejectionError("This line is not part of the job.", status=404)
@@ -171,7 +171,7 @@ def _line_reject_locked(*, job: PickJob, pick_line_id: int, reason: RejectionRea
     for rejected in [line, *others]:
         entries += _problems_settle(job=job, line=rejected, actor=actor, now=now)
     closed_fields, close_entries = _job_settle(job=job, actor=actor, now=now, full=full)
-    _touch(job, actor, closed_fields)
+    pick_job_touch(job, actor, closed_fields)
     record(entries + close_entries)
     return line
 
@@ -239,7 +239,7 @@ def _job_settle(*, job: PickJob, actor, now: datetime, full: bool) -> tuple[list
     start = []
     if job.status == JobStatus.OPEN:  # paused with picks made: only a job in progress can close
         start = [transit(job, "start", actor=actor, at=now, reason="the last open item was rejected")]
-    closed, entries = _job_close_if_done(job=job, actor=actor, now=now)
+    closed, entries = pick_job_close_if_done(job=job, actor=actor, now=now)
     return ["status", "outcome", "closed_at"], start + entries
 
 

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fulfillment.models import HandoverJob, PackJob, Parcel, ParcelItem, PickJob, PickLine, PutBackTask, Shipment
-from fulfillment.picking import _job_close_if_done
+from fulfillment.picking import pick_job_close_if_done
 from fulfillment.putback import put_back_create
 from oms.history import record, transit
 from oms.lines import request_cancel_if_empty
@@ -245,7 +245,7 @@ def _work_shrink(*, order: Order, actor, reason: str, now: datetime) -> list[Tra
             job.save(update_fields=["status", "closed_at"])
         elif job.status == PickJob.Status.IN_PROGRESS and not any(
                 line.status == PickLine.Status.OPEN for line in lines):
-            closed, close_entries = _job_close_if_done(job=job, actor=actor, now=now)
+            closed, close_entries = pick_job_close_if_done(job=job, actor=actor, now=now)
             entries += close_entries
             job.version += 1
             job.save(update_fields=["status", "outcome", "closed_at", "version"])

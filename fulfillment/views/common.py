@@ -12,6 +12,20 @@ from stores.access import membership_for
 from stores.models import Facility, StoreMembership
 
 
+def int_or(value, default=None):
+    """A posted number, or `default` when it is missing or not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def posted_version(request) -> int:
+    """The version of the job the page showed. A POST without one never matches (the associate is asked to
+    reload): a version check is never skipped by leaving the field out."""
+    return int_or(request.POST.get("version"), -1)
+
+
 def store_view(view=None, *, manager_only: bool = False):
     """Resolve `facility_code` from the URL into request.facility and request.membership, or 404.
 

@@ -16,18 +16,12 @@ from fulfillment.counter import CounterError
 from fulfillment.errors import StoreRefusal
 from fulfillment.pickup import PickupError, pickup_resend, pickup_shelf_set
 from fulfillment.putback import PutBackError, put_back_confirm, put_backs_open
-from fulfillment.views.common import render_refusal, store_view
+from fulfillment.views.common import int_or, posted_version, render_refusal, store_view
 
 COUNTER_TEMPLATE = "fulfillment/counter_search.html"
 PICKUP_TEMPLATE = "fulfillment/counter_pickup.html"
 PUT_BACK_TEMPLATE = "fulfillment/putback_list.html"
 
-
-def _int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
 
 
 def _refusal(request, error, *, page: str, context: dict):
@@ -133,7 +127,7 @@ def counter_pickup(request, handover_id: int):
 def counter_hand_over(request, handover_id: int):
     refused = {}
     for value in request.POST.getlist("refuse"):
-        line_id = _int(value)
+        line_id = int_or(value)
         if line_id is not None:
             refused[line_id] = request.POST.get(f"reason-{line_id}", "")
     proof = {"name": request.POST.get("collected_by", ""), "relation": request.POST.get("collected_relation", ""),
@@ -141,7 +135,7 @@ def counter_hand_over(request, handover_id: int):
     try:
         result = counter.pickup_hand_over(
             handover_id=handover_id, facility_id=request.facility.pk, actor=request.user,
-            version=_int(request.POST.get("version")), refused=refused, proof=proof, now=timezone.now(),
+            version=posted_version(request), refused=refused, proof=proof, now=timezone.now(),
         )
     except CounterError as error:
         if error.status == 404:

@@ -13,22 +13,11 @@ from django.views.decorators.http import require_GET, require_POST
 from fulfillment import packing
 from fulfillment.models import Parcel, Shipment
 from fulfillment.packing import PackError, StalePackJob
-from fulfillment.views.common import render_refusal, store_view
+from fulfillment.views.common import int_or, posted_version, render_refusal, store_view
 
 QUEUE_TEMPLATE = "fulfillment/pack_queue.html"
 JOB_TEMPLATE = "fulfillment/pack_job.html"
 
-
-def _int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _version(request) -> int:
-    """The version the page showed; a missing one never matches (the associate is asked to reload)."""
-    return _int(request.POST.get("version"), -1)
 
 
 @require_GET
@@ -60,7 +49,7 @@ def _job_action(request, pack_job_id: int, action, success: str):
     """Run one packing service and answer with the updated pack area (htmx) or a redirect back to the page."""
     try:
         action(pack_job_id=pack_job_id, facility_id=request.facility.pk, actor=request.user,
-               version=_version(request))
+               version=posted_version(request))
     except PackError as error:
         if error.status == 404:
             raise Http404(error.message) from error
@@ -117,9 +106,9 @@ def parcel_remove_view(request, pack_job_id: int, parcel_id: int):
 @store_view
 def parcel_item_move_view(request, pack_job_id: int, parcel_id: int):
     to = request.POST.get("to", "new")
-    to_parcel_id = None if to == "new" else _int(to, 0)
-    quantity = _int(request.POST.get("quantity"), 0)
-    line_id = _int(request.POST.get("line"), 0)
+    to_parcel_id = None if to == "new" else int_or(to, 0)
+    quantity = int_or(request.POST.get("quantity"), 0)
+    line_id = int_or(request.POST.get("line"), 0)
     return _job_action(request, pack_job_id, lambda **kw: packing.parcel_item_move(
         order_line_id=line_id, from_parcel_id=parcel_id, to_parcel_id=to_parcel_id, quantity=quantity, **kw,
     ), f"Moved {quantity} unit{'s' if quantity != 1 else ''}.")
@@ -129,8 +118,8 @@ def parcel_item_move_view(request, pack_job_id: int, parcel_id: int):
 @store_view
 def parcel_set_box_view(request, pack_job_id: int, parcel_id: int):
     weight_text = request.POST.get("weight", "").strip().replace(",", "")
-    weight = _int(weight_text, 0) if weight_text else None
-    box_id = _int(request.POST.get("box"), 0)
+    weight = int_or(weight_text, 0) if weight_text else None
+    box_id = int_or(request.POST.get("box"), 0)
     return _job_action(request, pack_job_id, lambda **kw: packing.parcel_set_box(
         parcel_id=parcel_id, box_type_id=box_id, weight_grams=weight, **kw,
     ), "Box and weight saved.")

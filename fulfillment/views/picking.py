@@ -22,18 +22,12 @@ from fulfillment.picking import (
     pick_line_tap,
 )
 from fulfillment.rejection import batch_line_reject, line_problems_open_count
-from fulfillment.views.common import partial_or_page, render_refusal, store_view
+from fulfillment.views.common import int_or, partial_or_page, posted_version, render_refusal, store_view
 from oms.models import RejectionReason
 
 JOB_TEMPLATE = "fulfillment/pick_job.html"
 BATCH_TEMPLATE = "fulfillment/pick_batch.html"
 
-
-def _int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
 
 
 # --- the queue -----------------------------------------------------------------------------------
@@ -87,7 +81,7 @@ def _pick_action(request, action, *, template: str, partial: str, context, redir
     """
     try:
         result = action(facility_id=request.facility.pk, actor=request.user,
-                        version=_int(request.POST.get("version")))
+                        version=posted_version(request))
     except PickError as error:
         if request.htmx:
             return render_refusal(request, error)
@@ -104,7 +98,7 @@ def _pick_action(request, action, *, template: str, partial: str, context, redir
     return redirect(redirect_to, request.facility.code, object_id)
 
 
-def _job_action(request, job_id: int, action):
+def job_action(request, job_id: int, action):
     return _pick_action(request, action, template=JOB_TEMPLATE, partial="job", context=_job_context,
                         redirect_to="fulfillment:pick-job", object_id=job_id)
 
@@ -112,27 +106,27 @@ def _job_action(request, job_id: int, action):
 @require_POST
 @store_view
 def pick_job_start_view(request, job_id: int):
-    return _job_action(request, job_id, lambda **kw: pick_job_start(job_id=job_id, **kw))
+    return job_action(request, job_id, lambda **kw: pick_job_start(job_id=job_id, **kw))
 
 
 @require_POST
 @store_view
 def pick_job_pause_view(request, job_id: int):
-    return _job_action(request, job_id, lambda **kw: pick_job_pause(job_id=job_id, **kw))
+    return job_action(request, job_id, lambda **kw: pick_job_pause(job_id=job_id, **kw))
 
 
 @require_POST
 @store_view
 def pick_job_scan_view(request, job_id: int):
     code = request.POST.get("code", "")
-    return _job_action(request, job_id, lambda **kw: pick_job_scan(job_id=job_id, code=code, **kw))
+    return job_action(request, job_id, lambda **kw: pick_job_scan(job_id=job_id, code=code, **kw))
 
 
 @require_POST
 @store_view
 def pick_line_tap_view(request, job_id: int, line_id: int):
-    quantity = _int(request.POST.get("quantity"), 1)
-    return _job_action(request, job_id,
+    quantity = int_or(request.POST.get("quantity"), 1)
+    return job_action(request, job_id,
                        lambda **kw: pick_line_tap(job_id=job_id, line_id=line_id, quantity=quantity, **kw))
 
 
@@ -140,15 +134,15 @@ def pick_line_tap_view(request, job_id: int, line_id: int):
 @store_view
 def pick_line_short_view(request, job_id: int, line_id: int):
     reason = request.POST.get("reason", "")
-    return _job_action(request, job_id,
+    return job_action(request, job_id,
                        lambda **kw: pick_line_short(job_id=job_id, line_id=line_id, reason_code=reason, **kw))
 
 
 @require_POST
 @store_view
 def pick_job_reassign_view(request, job_id: int):
-    to_user_id = _int(request.POST.get("assignee"), 0)
-    return _job_action(request, job_id,
+    to_user_id = int_or(request.POST.get("assignee"), 0)
+    return job_action(request, job_id,
                        lambda **kw: pick_job_reassign(job_id=job_id, to_user_id=to_user_id, **kw))
 
 
@@ -159,8 +153,8 @@ def pick_batch_new(request):
     now = timezone.now()
     error = ""
     if request.method == "POST":
-        job_ids = [_int(value) for value in request.POST.getlist("jobs")]
-        picker_ids = [_int(value) for value in request.POST.getlist("pickers")]
+        job_ids = [int_or(value) for value in request.POST.getlist("jobs")]
+        picker_ids = [int_or(value) for value in request.POST.getlist("pickers")]
         try:
             batch = pick_batch_create(facility_id=request.facility.pk, actor=request.user, now=now,
                                       job_ids=[pk for pk in job_ids if pk], picker_ids=[pk for pk in picker_ids if pk])
@@ -172,8 +166,8 @@ def pick_batch_new(request):
         "section": "pick",
         "rows": selectors.open_jobs_for_batching(facility=request.facility, now=now),
         "associates": selectors.store_associates(facility=request.facility),
-        "chosen_jobs": {_int(v) for v in request.POST.getlist("jobs")},
-        "chosen_pickers": {_int(v) for v in request.POST.getlist("pickers")} or {request.user.pk},
+        "chosen_jobs": {int_or(v) for v in request.POST.getlist("jobs")},
+        "chosen_pickers": {int_or(v) for v in request.POST.getlist("pickers")} or {request.user.pk},
         "message": error,
         "level": "error",
     }, status=422 if error else 200)
@@ -216,7 +210,7 @@ def pick_batch_scan_view(request, batch_id: int):
 @require_POST
 @store_view
 def pick_batch_tap_view(request, batch_id: int, line_id: int):
-    quantity = _int(request.POST.get("quantity"), 1)
+    quantity = int_or(request.POST.get("quantity"), 1)
     return _batch_action(request, batch_id,
                          lambda **kw: pick_batch_tap(batch_id=batch_id, line_id=line_id, quantity=quantity, **kw))
 
@@ -233,7 +227,7 @@ def pick_batch_short_view(request, batch_id: int, line_id: int):
 @store_view
 def pick_batch_reject_view(request, batch_id: int, line_id: int):
     reason = request.POST.get("reason", "")
-    quantity = _int(request.POST.get("quantity"))
+    quantity = int_or(request.POST.get("quantity"))
     return _batch_action(request, batch_id, lambda **kw: batch_line_reject(
         batch_id=batch_id, pick_line_id=line_id, reason_code=reason, quantity=quantity, **kw))
 

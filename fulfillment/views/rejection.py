@@ -21,8 +21,8 @@ from fulfillment.rejection import (
     rejection_reasons,
 )
 from fulfillment.reports import rejections_report, rejections_report_csv
-from fulfillment.views.common import render_refusal, store_view
-from fulfillment.views.picking import _int, _job_action
+from fulfillment.views.common import int_or, render_refusal, store_view
+from fulfillment.views.picking import job_action
 from stores.access import is_operations
 
 
@@ -37,13 +37,13 @@ class _Done:
 @store_view
 def line_reject_view(request, job_id: int, line_id: int):
     reason = request.POST.get("reason", "")
-    quantity = _int(request.POST.get("quantity")) or None
+    quantity = int_or(request.POST.get("quantity")) or None
 
     def action(**kw):
         line = line_reject(pick_line_id=line_id, reason_code=reason, quantity=quantity, **kw)
         return _Done(f"{line.product.name}: rejected, sent to another location.")
 
-    return _job_action(request, job_id, action)
+    return job_action(request, job_id, action)
 
 
 @require_POST
@@ -55,7 +55,7 @@ def line_problem_report_view(request, job_id: int, line_id: int):
         problem = line_problem_report(pick_line_id=line_id, note=note, **kw)
         return _Done(f"{problem.pick_line.product.name}: the manager was told.")
 
-    return _job_action(request, job_id, action)
+    return job_action(request, job_id, action)
 
 
 # --- the manager's problem list -------------------------------------------------------------------

@@ -222,3 +222,14 @@ def test_a_batch_page_issues_the_same_queries_for_2_and_50_lines(client, store):
 
     assert queries(client, url("pick-batch", facility, big.pk)) == queries(client, url("pick-batch", facility,
                                                                                       small.pk))
+
+
+def test_a_tap_without_a_version_is_refused_never_unchecked(client, store, job):
+    facility, associate, _ = store
+    pick_job_start(job_id=job.pk, facility_id=facility.pk, actor=associate, version=job.version)
+    client.force_login(associate)
+
+    response = client.post(url("pick-job-scan", facility, job.pk), {"code": job.lines.get().product.barcode}, **HTMX)
+
+    assert response.status_code == 409 and "reload" in response.content.decode()
+    assert job.lines.get().picked_quantity == 0
