@@ -178,6 +178,13 @@ OUTBOX_EMAIL_MODULES = env_list("OUTBOX_EMAIL_MODULES", "")
 # --- Shop ---------------------------------------------------------------------------------------
 SHOPIFY_WEBHOOK_SECRET = os.environ.get("SHOPIFY_WEBHOOK_SECRET", "storefill-dev-webhook-secret")
 
+# --- Feeds (docs/feeds.md): CSV files from and to the shop and the ERP ----------------------------
+# The folders stand in for SFTP drops: var/feeds/inbox/<kind>/ is watched, files are archived after import.
+FEEDS_DIR = Path(os.environ.get("FEEDS_DIR", VAR_DIR / "feeds"))
+# Rows one transaction of a feed import applies (memory stays bounded whatever the file's size).
+FEED_IMPORT_CHUNK = int(os.environ.get("FEED_IMPORT_CHUNK", "1000"))
+FEED_DROP_SECONDS = float(os.environ.get("FEED_DROP_SECONDS", "60"))
+
 # --- Approval -----------------------------------------------------------------------------------
 APPROVAL_HOLD_TAGS = env_list("APPROVAL_HOLD_TAGS", "HOLD,FRAUD_REVIEW")
 APPROVAL_PAID_STATUSES = env_list("APPROVAL_PAID_STATUSES", "paid,authorized")
@@ -209,6 +216,7 @@ CELERY_BEAT_SCHEDULE = {
     "withdraw-unstarted-pick-jobs": {"task": "fulfillment.tasks.withdraw_unstarted_pick_jobs", "schedule": 300.0},
     "escalate-late-pickup-jobs": {"task": "fulfillment.tasks.escalate_late_pickup_jobs", "schedule": 300.0},
     "dispatch-outbox": {"task": "oms.tasks.dispatch_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
+    "import-inventory-drops": {"task": "oms.tasks.import_inventory_drops", "schedule": FEED_DROP_SECONDS},
 }
 
 # --- Routing ------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Settings for the test suite: PostgreSQL and a real Celery worker on Redis, with short timeouts."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/storefill")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
@@ -8,6 +9,8 @@ os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("CELERY_VISIBILITY_TIMEOUT", "5")
 os.environ.setdefault("STOREFILL_RETRY_BACKOFF", "0.2")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Files the tests and the session's worker share (feed drops): apart from the demo's var/.
+os.environ.setdefault("STOREFILL_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
 
 from oms.settings import *  # noqa: E402,F403
 
