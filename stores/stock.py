@@ -4,14 +4,15 @@ Nothing else in Storefill writes StockLevel.on_hand or .reserved. Counters move 
 expressions or under a row lock, never read-then-write, so concurrent runs cannot oversell.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from oms.db import pg_array, rows_insert
+from oms.db import ids_in, pg_array, rows_insert
 from stores.models import InventoryAdjustment, StockLevel
 
 Reason = InventoryAdjustment.Reason
@@ -180,6 +181,16 @@ def stock_adjust(
     return applied
 
 
+class Count(NamedTuple):
+    """One physical count: `counted` units of a product at a facility at `counted_at`; an optional bin location."""
+
+    facility_id: int
+    product_id: int
+    counted: int
+    counted_at: datetime
+    bin_location: str = ""
+
+
 def stock_set_count(
     *, facility_id: int, product_id: int, counted: int, counted_at: datetime, actor=None, source: str = "",
     now: datetime | None = None,
@@ -190,25 +201,149 @@ def stock_set_count(
     taken, so a late file never brings back units that left since. A count older than the newest
     one applied is ignored. reserved is never changed by a count.
     """
-    _require_transaction()
-    if counted < 0:
-        raise StockError("a count cannot be negative")
-    now = now or timezone.now()
-    level = stock_level_get_or_create(facility_id=facility_id, product_id=product_id)
-    level = StockLevel.objects.select_for_update().get(pk=level.pk)
-    if level.last_counted_at and counted_at <= level.last_counted_at:
-        return None
-    moved_since = (
-        level.adjustments.filter(created_at__gt=counted_at).exclude(reason=Reason.COUNT)
-        .aggregate(total=Sum("on_hand_delta"))["total"] or 0
-    )
-    target = max(0, counted + moved_since)
-    delta = target - level.on_hand
-    StockLevel.objects.filter(pk=level.pk).update(on_hand=target, last_counted_at=counted_at, updated_at=now)
-    if delta:
-        _write(level.pk, on_hand=delta, reason=Reason.COUNT, actor=actor, source=source, order_line_id=None,
-               now=now, note=f"counted {counted} at {counted_at.isoformat()}")
+    [delta] = stock_set_counts(counts=[Count(facility_id, product_id, counted, counted_at)], actor=actor,
+                               source=source, now=now)
     return delta
+
+
+def stock_set_counts(
+    *, counts: Sequence[Count], actor=None, source: str = "", now: datetime | None = None,
+) -> list[int | None]:
+    """Apply many counts at once (one chunk of an inventory feed); return each count's on_hand delta (None: stale).
+
+    The same as stock_set_count for each count in order, set-wise: missing stock levels are created, the
+    chunk's levels are locked in primary-key order with one statement, one query adds up each count's
+    on_hand movements (every reason but COUNT) recorded after its count time, and the new on_hand values
+    and their COUNT entries are written in bulk. A product counted twice in the chunk is counted twice in
+    order (the newer count wins; one not newer than the one before it is stale). A non-empty bin location
+    replaces the level's bin when the count is not stale.
+    """
+    _require_transaction()
+    if any(count.counted < 0 for count in counts):
+        raise StockError("a count cannot be negative")
+    if not counts:
+        return []
+    now = now or timezone.now()
+    level_of = _levels_get_or_create({(c.facility_id, c.product_id) for c in counts}, now=now)
+    ids = sorted(set(level_of.values()))
+    state = {pk: [on_hand, last_counted_at, bin_location]
+             for pk, on_hand, last_counted_at, bin_location in _levels_lock_for_count(ids)}
+    moved = _moved_since([(level_of[(c.facility_id, c.product_id)], c.counted_at) for c in counts])
+    deltas: list[int | None] = []
+    entries = []
+    actor_id = actor.pk if actor is not None else None
+    for count, moved_since in zip(counts, moved, strict=True):
+        level_id = level_of[(count.facility_id, count.product_id)]
+        current = state[level_id]
+        if current[1] is not None and count.counted_at <= current[1]:
+            deltas.append(None)
+            continue
+        target = max(0, count.counted + moved_since)
+        delta = target - current[0]
+        current[0], current[1] = target, count.counted_at
+        if count.bin_location:
+            current[2] = count.bin_location
+        deltas.append(delta)
+        if delta:
+            entries.append((level_id, delta, 0, Reason.COUNT,
+                            f"counted {count.counted} at {count.counted_at.isoformat()}"[:200], actor_id,
+                            source[:120], None, now))
+    changed = {level_of[(c.facility_id, c.product_id)] for c, d in zip(counts, deltas, strict=True) if d is not None}
+    _levels_write_counts({pk: state[pk] for pk in sorted(changed)}, now=now)
+    rows_insert(model=InventoryAdjustment, columns=ADJUSTMENT_COLUMNS, rows=entries)
+    return deltas
+
+
+def _levels_get_or_create(pairs: set[tuple[int, int]], *, now: datetime) -> dict[tuple[int, int], int]:
+    """The stock level id of every (facility_id, product_id), creating the missing ones (empty, no ledger entry)."""
+    found = _levels_find(pairs)
+    missing = sorted(pairs - found.keys())  # sorted: two imports inserting the same new rows never deadlock
+    if missing:
+        StockLevel.objects.bulk_create(
+            [StockLevel(facility_id=f, product_id=p, updated_at=now) for f, p in missing],
+            ignore_conflicts=True, batch_size=1000,
+        )
+        found.update(_levels_find(set(missing)))
+    return found
+
+
+def _levels_find(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    if connection.vendor != "postgresql":  # the SQLite demo: one query per facility
+        by_facility: dict[int, list[int]] = {}
+        for facility_id, product_id in pairs:
+            by_facility.setdefault(facility_id, []).append(product_id)
+        return {
+            (f, p): pk
+            for facility_id, products in by_facility.items()
+            for pk, f, p in StockLevel.objects.filter(facility_id=facility_id, product_id__in=products)
+            .values_list("pk", "facility_id", "product_id")
+        }
+    facilities, products = zip(*pairs, strict=True) if pairs else ((), ())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.facility_id, s.product_id, s.id FROM stores_stocklevel s "
+            "JOIN unnest(%s::bigint[], %s::bigint[]) AS v(facility_id, product_id) "
+            "ON s.facility_id = v.facility_id AND s.product_id = v.product_id",
+            [pg_array(facilities), pg_array(products)],
+        )
+        return {(f, p): pk for f, p, pk in cursor.fetchall()}
+
+
+def _levels_lock_for_count(ids: list[int]) -> list[tuple[int, int, datetime | None, str]]:
+    """Lock the rows in primary-key order in one statement: [(id, on_hand, last_counted_at, bin_location)]."""
+    rows = StockLevel.objects.filter(ids_in(StockLevel, "pk", ids)).order_by("pk")
+    if connection.vendor == "postgresql":  # SQLite locks the whole database for a writer: a plain read will do
+        rows = rows.select_for_update(of=("self",))
+    return list(rows.values_list("pk", "on_hand", "last_counted_at", "bin_location"))
+
+
+def _moved_since(rows: list[tuple[int, datetime]]) -> list[int]:
+    """For each (stock_level_id, time): the sum of on_hand movements recorded after it, counts left out."""
+    if connection.vendor != "postgresql":
+        return [
+            InventoryAdjustment.objects.filter(stock_level_id=level_id, created_at__gt=at)
+            .exclude(reason=Reason.COUNT).aggregate(total=Sum("on_hand_delta"))["total"] or 0
+            for level_id, at in rows
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT v.n, COALESCE(SUM(a.on_hand_delta), 0)
+              FROM unnest(%s::bigint[], %s::timestamptz[]) WITH ORDINALITY AS v(level_id, at, n)
+              LEFT JOIN stores_inventoryadjustment a
+                ON a.stock_level_id = v.level_id AND a.created_at > v.at AND a.reason <> %s
+             GROUP BY v.n
+            """,
+            [pg_array(level_id for level_id, _ in rows), pg_array(at for _, at in rows), Reason.COUNT],
+        )
+        totals = dict(cursor.fetchall())
+    return [totals[n] for n in range(1, len(rows) + 1)]
+
+
+def _levels_write_counts(levels: dict[int, list], *, now: datetime) -> None:
+    """Write on_hand, last_counted_at and bin_location of locked rows: {pk: [on_hand, last_counted_at, bin]}."""
+    if not levels:
+        return
+    if connection.vendor != "postgresql":
+        StockLevel.objects.bulk_update(
+            [StockLevel(pk=pk, on_hand=on_hand, last_counted_at=at, bin_location=bin_location, updated_at=now)
+             for pk, (on_hand, at, bin_location) in levels.items()],
+            ["on_hand", "last_counted_at", "bin_location", "updated_at"], batch_size=500,
+        )
+        return
+    with connection.cursor() as cursor:
+        # Bins are free text: passed as a real array parameter (pg_array refuses text that needs quoting).
+        cursor.execute(
+            """
+            UPDATE stores_stocklevel AS s
+               SET on_hand = v.on_hand, last_counted_at = v.at, bin_location = v.bin_location, updated_at = %s
+              FROM unnest(%s::bigint[], %s::integer[], %s::timestamptz[], %s::text[])
+                   AS v(id, on_hand, at, bin_location)
+             WHERE s.id = v.id
+            """,
+            [now, pg_array(levels), pg_array(state[0] for state in levels.values()),
+             pg_array(state[1] for state in levels.values()), [state[2] for state in levels.values()]],
+        )
 
 
 def ledger_totals() -> dict[int, tuple[int, int]]:
