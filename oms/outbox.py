@@ -76,14 +76,19 @@ def _dispatch_kick() -> None:
         logger.warning("outbox: could not queue the dispatcher; the periodic sweep will deliver", exc_info=True)
 
 
+STOPPED = [OutboxMessage.Status.FAILED, OutboxMessage.Status.DEAD]
+
+
 def outbox_dead_list(*, limit: int | None = None) -> list[OutboxMessage]:
-    """The DEAD messages, oldest first, for a person to look at (the console, `manage.py outbox list --dead`)."""
-    dead = OutboxMessage.objects.filter(status=OutboxMessage.Status.DEAD).select_related("order").order_by("pk")
+    """The messages that stopped and wait for a person, oldest first: FAILED (the receiver refused them, its
+    answer in `last_error`) and DEAD (out of tries). Each holds back the newer messages of its order and
+    destination until it is retried. For the console and `manage.py outbox list --dead`."""
+    dead = OutboxMessage.objects.filter(status__in=STOPPED).select_related("order").order_by("pk")
     return list(dead[:limit] if limit else dead)
 
 
 def outbox_retry(*, message_id: int | None = None, all_dead: bool = False, now: datetime | None = None) -> int:
-    """Give one message (`message_id`, DEAD or FAILED) or every DEAD message (`all_dead`) a new round of tries.
+    """Give one stopped message (`message_id`, FAILED or DEAD) or every stopped one (`all_dead`) a new round.
 
     The message becomes PENDING, due now, with its attempts counted from zero again; `last_error` is kept
     until the next try. Returns how many messages were put back (0 for a message that is PENDING or
@@ -94,13 +99,11 @@ def outbox_retry(*, message_id: int | None = None, all_dead: bool = False, now: 
     now = now or timezone.now()
     with transaction.atomic():
         if all_dead:
-            messages = OutboxMessage.objects.filter(status=OutboxMessage.Status.DEAD)
+            messages = OutboxMessage.objects.filter(status__in=STOPPED)
         else:
             if not OutboxMessage.objects.filter(pk=message_id).exists():
                 raise OutboxMessage.DoesNotExist(f"no outbox message {message_id}")
-            messages = OutboxMessage.objects.filter(
-                pk=message_id, status__in=[OutboxMessage.Status.DEAD, OutboxMessage.Status.FAILED],
-            )
+            messages = OutboxMessage.objects.filter(pk=message_id, status__in=STOPPED)
         count = messages.update(status=OutboxMessage.Status.PENDING, due_at=now, attempts=0)
         if count:
             outbox_dispatch_on_commit()

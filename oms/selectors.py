@@ -27,8 +27,8 @@ def operations_overview(*, now: datetime, held_limit: int = 15, escalated_limit:
     status_counts = dict(Order.objects.values_list("status").annotate(n=Count("pk")))
     held = Order.objects.filter(status=Order.Status.CREATED).exclude(approval_blockers=[], problems=[])
     outbox = OutboxMessage.objects.aggregate(
-        pending=Count("pk", filter=Q(status__in=[OutboxMessage.Status.PENDING, OutboxMessage.Status.FAILED])),
-        dead=Count("pk", filter=Q(status=OutboxMessage.Status.DEAD)),
+        pending=Count("pk", filter=Q(status=OutboxMessage.Status.PENDING)),
+        dead=Count("pk", filter=Q(status__in=[OutboxMessage.Status.FAILED, OutboxMessage.Status.DEAD])),
     )
     return OperationsOverview(
         lines_per_queue=[(queue, label, queue_counts.get(queue, 0)) for queue, label in OrderLine.Queue.choices],

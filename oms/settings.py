@@ -155,11 +155,6 @@ CELERY_TASK_ALWAYS_EAGER = False
 STOREFILL_RETRY_BACKOFF = float(os.environ.get("STOREFILL_RETRY_BACKOFF", "30"))
 
 # --- Outbox (docs/outbox.md) -------------------------------------------------------------------
-# Destination → adapter class ("EMAIL=oms.delivery.email.EmailAdapter,SHOP=…"). A destination without an
-# adapter is not delivered: its messages wait, PENDING, until one is configured.
-OUTBOX_ADAPTERS = dict(
-    item.split("=", 1) for item in env_list("OUTBOX_ADAPTERS", "EMAIL=oms.delivery.email.EmailAdapter")
-)
 # A message that failed this many tries is DEAD (shown in the console, retried by hand). The wait between
 # tries doubles from STOREFILL_RETRY_BACKOFF up to OUTBOX_MAX_BACKOFF seconds (with jitter).
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "10"))
@@ -177,6 +172,22 @@ OUTBOX_EMAIL_MODULES = env_list("OUTBOX_EMAIL_MODULES", "")
 
 # --- Shop ---------------------------------------------------------------------------------------
 SHOPIFY_WEBHOOK_SECRET = os.environ.get("SHOPIFY_WEBHOOK_SECRET", "storefill-dev-webhook-secret")
+# The shop's side of the sync (docs/shop-sync.md): with OUTBOX_ADAPTERS "SHOP=oms.delivery.shop.ShopWebhookAdapter"
+# every SHOP message is POSTed here as JSON, signed with HMAC-SHA256 of SHOP_SYNC_SECRET.
+SHOP_SYNC_URL = os.environ.get("SHOP_SYNC_URL", "")
+SHOP_SYNC_SECRET = os.environ.get("SHOP_SYNC_SECRET", "")
+# Seconds to wait for the shop's answer before trying again later.
+SHOP_SYNC_TIMEOUT = float(os.environ.get("SHOP_SYNC_TIMEOUT", "10"))
+# The SHOP destination's adapter once SHOP_SYNC_URL is set (issue 9 adds a Shopify one behind the same interface).
+SHOP_SYNC_ADAPTER = os.environ.get("SHOP_SYNC_ADAPTER", "oms.delivery.shop.ShopWebhookAdapter")
+
+# Outbox destination → adapter class (docs/outbox.md). Default: customer emails always, the shop once
+# SHOP_SYNC_URL is set; OUTBOX_ADAPTERS ("EMAIL=oms.delivery.email.EmailAdapter,SHOP=…") replaces the whole
+# map. A destination without an adapter is not delivered: its messages wait, PENDING, until one is configured.
+OUTBOX_ADAPTERS = dict(item.split("=", 1) for item in env_list(
+    "OUTBOX_ADAPTERS",
+    "EMAIL=oms.delivery.email.EmailAdapter" + (f",SHOP={SHOP_SYNC_ADAPTER}" if SHOP_SYNC_URL else ""),
+))
 
 # --- Feeds (docs/feeds.md): CSV files from and to the shop and the ERP ----------------------------
 # The folders stand in for SFTP drops: var/feeds/inbox/<kind>/ is watched, files are archived after import.

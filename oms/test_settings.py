@@ -8,6 +8,8 @@ os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 # A task whose worker died is redelivered after a few seconds, not an hour.
 os.environ.setdefault("CELERY_VISIBILITY_TIMEOUT", "5")
 os.environ.setdefault("STOREFILL_RETRY_BACKOFF", "0.2")
+# Outbox retries: 0.1–0.2 s, doubling, never more than 2 s apart (a shop outage in a test lasts seconds).
+os.environ.setdefault("OUTBOX_MAX_BACKOFF", "2")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # Files the tests and the session's worker share (feed drops): apart from the demo's var/.
 os.environ.setdefault("STOREFILL_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))

@@ -85,9 +85,13 @@ def smtp_server():
     controller.stop()
 
 
-def worker_environment(*, smtp_port: int) -> dict:
-    """The environment of a test worker: the test database and settings, customer emails to the SMTP server."""
+def worker_environment(*, smtp_port: int, shop_url: str | None = None) -> dict:
+    """The environment of a test worker: the test database and settings, customer emails to the SMTP server,
+    and — given `shop_url` — shop messages to a fake shop (tests/fake_shop.py) that answers within 1 s or is
+    taken as timed out."""
     from django.db import connection
+
+    from tests.fake_shop import SECRET
 
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "oms.test_settings"
@@ -95,11 +99,39 @@ def worker_environment(*, smtp_port: int) -> dict:
     env["OUTBOX_EMAIL_BACKEND"] = "django.core.mail.backends.smtp.EmailBackend"
     env["EMAIL_HOST"], env["EMAIL_PORT"] = "127.0.0.1", str(smtp_port)
     env["OUTBOX_EMAIL_MODULES"] = "tests.oms.test_outbox_worker"  # its test-only email kind
+    if shop_url:
+        env["OUTBOX_ADAPTERS"] = "EMAIL=oms.delivery.email.EmailAdapter,SHOP=oms.delivery.shop.ShopWebhookAdapter"
+        env["SHOP_SYNC_URL"], env["SHOP_SYNC_SECRET"], env["SHOP_SYNC_TIMEOUT"] = shop_url, SECRET, "1"
     return env
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, smtp_server):
+def fake_shop():
+    """The session's stand-in for the shop's sync webhook (tests/fake_shop.py); the session's worker sends to it."""
+    from tests.fake_shop import FakeShop
+
+    shop = FakeShop()
+    yield shop
+    shop.release.set()
+    shop.stop()
+
+
+@pytest.fixture
+def shop_sync(settings, fake_shop):
+    """This process delivers SHOP messages to the session's fake shop too (outbox_write kicks for them)."""
+    from tests.fake_shop import SECRET
+
+    fake_shop.reset()
+    settings.OUTBOX_ADAPTERS = {**settings.OUTBOX_ADAPTERS, "SHOP": "oms.delivery.shop.ShopWebhookAdapter"}
+    settings.SHOP_SYNC_URL, settings.SHOP_SYNC_SECRET, settings.SHOP_SYNC_TIMEOUT = fake_shop.url, SECRET, 1.0
+    yield fake_shop
+    fake_shop.release.set()
+    if fake_shop._server is None:
+        fake_shop.start()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, smtp_server, fake_shop):
     """A real `celery worker` process on Redis, pointed at the test database and the session's SMTP server.
 
     Tests that use it must be transactional (`@pytest.mark.django_db(transaction=True)`) so the
@@ -109,7 +141,7 @@ def celery_worker(django_db_setup, django_db_blocker, smtp_server):
 
     ARTIFACTS.mkdir(exist_ok=True)
     app.control.purge()
-    env = worker_environment(smtp_port=smtp_server.port)
+    env = worker_environment(smtp_port=smtp_server.port, shop_url=fake_shop.url)
     log = open(ARTIFACTS / "celery-worker.log", "ab")
     hostname = WORKER_NAME
     process = subprocess.Popen(

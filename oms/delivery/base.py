@@ -16,12 +16,21 @@ class DeliveryError(Exception):
 
 
 class TemporaryDeliveryError(DeliveryError):
-    """The receiver is down, slow or said "try later": the dispatcher retries with backoff."""
+    """The receiver is down, slow or said "try later": the dispatcher retries with backoff.
+
+    `retry_after` (seconds) is when the receiver asked to be tried again (HTTP Retry-After): the next try is
+    never earlier.
+    """
+
+    def __init__(self, *args, retry_after: float | None = None):
+        super().__init__(*args)
+        self.retry_after = retry_after
 
 
 class PermanentDeliveryError(DeliveryError):
-    """The message can never be delivered as it is (unknown kind, no recipient, rejected address): it goes DEAD
-    at once, for a person to look at and retry after fixing the cause."""
+    """The message can never be delivered as it is (unknown kind, no recipient, rejected address, the shop
+    answered 4xx): it is FAILED at once, with the error (the receiver's answer) kept, for a person to look at
+    and retry after fixing the cause. It keeps holding back the newer messages of its order and destination."""
 
 
 class Adapter(Protocol):

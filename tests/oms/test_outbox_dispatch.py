@@ -110,7 +110,10 @@ def test_messages_of_one_order_and_destination_go_out_in_the_order_written(recor
 
     outbox_dispatch(now=now)
     assert recording.sent == []
-    assert (status_of("fulfillment:1"), status_of("completion:1")) == (FAILED, PENDING)
+    fulfillment = OutboxMessage.objects.get(idempotency_key="fulfillment:1")
+    assert (fulfillment.status, fulfillment.attempts, fulfillment.last_error) == (
+        PENDING, 1, "TemporaryDeliveryError: shop is down")  # waits for its retry
+    assert status_of("completion:1") == PENDING
 
     outbox_dispatch(now=now + timedelta(hours=1))
     assert recording.sent == ["fulfillment:1", "completion:1"]
@@ -127,12 +130,12 @@ def test_a_stuck_shop_message_does_not_hold_up_the_customer_email_of_the_same_or
     outbox_dispatch()
 
     assert recording.sent == ["pickup-ready:1"]
-    assert status_of("shop-fulfillment:1") == FAILED
+    assert OutboxMessage.objects.get(idempotency_key="shop-fulfillment:1").attempts == 1
 
 
 @pytest.mark.django_db
 def test_temporary_failures_back_off_exponentially_with_jitter_then_the_message_is_dead(recording, settings):
-    settings.OUTBOX_MAX_ATTEMPTS = 4
+    settings.OUTBOX_MAX_ATTEMPTS, settings.OUTBOX_MAX_BACKOFF = 4, 3600
     now = timezone.now()
     write("flaky:1", now=now)
     recording.failures["flaky:1"] = [TemporaryDeliveryError(f"try {n}") for n in range(1, 5)]
@@ -141,7 +144,7 @@ def test_temporary_failures_back_off_exponentially_with_jitter_then_the_message_
     for _ in range(3):
         outbox_dispatch(now=now)
         message = OutboxMessage.objects.get()
-        assert message.status == FAILED
+        assert message.status == PENDING
         waits.append((message.due_at - now).total_seconds())
         assert outbox_dispatch(now=message.due_at - timedelta(milliseconds=1)).retrying == 0  # not due before
         now = message.due_at
@@ -162,21 +165,41 @@ def test_an_unexpected_adapter_error_is_retried_like_a_temporary_one(recording):
     outbox_dispatch()
 
     message = OutboxMessage.objects.get()
-    assert (message.status, message.attempts, message.last_error) == (FAILED, 1, "KeyError: 'payload'")
+    assert (message.status, message.attempts, message.last_error) == (PENDING, 1, "KeyError: 'payload'")
+    assert message.due_at > timezone.now()
 
 
 @pytest.mark.django_db
-def test_a_permanent_failure_is_dead_at_once_and_no_longer_holds_the_order_up(recording):
+def test_a_permanent_failure_is_failed_at_once_and_holds_the_order_up_until_a_person_retries_it(recording):
     order = OrderFactory()
-    write("bounce:1", order=order)
-    write("next:1", order=order)
-    recording.failures["bounce:1"] = [PermanentDeliveryError("550 no such user")]
+    write("fulfillment:1", order=order)
+    write("completion:1", order=order)
+    write("other-order:1", order=OrderFactory())
+    recording.failures["fulfillment:1"] = [PermanentDeliveryError("HTTP 422: unknown line")]
 
+    assert outbox_dispatch(now=timezone.now() + timedelta(days=1)).counts() == {
+        "delivered": 1, "retrying": 0, "failed": 1, "dead": 0, "more": False}
+
+    message = OutboxMessage.objects.get(idempotency_key="fulfillment:1")
+    assert (message.status, message.attempts, message.last_error) == (FAILED, 1, "permanent: HTTP 422: unknown line")
+    assert recording.sent == ["other-order:1"]  # never the completion before its fulfillment
+    outbox_retry(message_id=message.pk)
     outbox_dispatch()
+    assert recording.sent == ["other-order:1", "fulfillment:1", "completion:1"]
 
-    message = OutboxMessage.objects.get(idempotency_key="bounce:1")
-    assert (message.status, message.attempts, message.last_error) == (DEAD, 1, "permanent: 550 no such user")
-    assert recording.sent == ["next:1"]
+
+@pytest.mark.django_db
+def test_a_dead_message_holds_the_order_up_too(recording, settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    order = OrderFactory()
+    write("fulfillment:1", order=order)
+    write("completion:1", order=order)
+    recording.failures["fulfillment:1"] = [TemporaryDeliveryError("shop is down")]
+
+    outbox_dispatch(now=timezone.now() + timedelta(days=1))
+
+    assert (status_of("fulfillment:1"), status_of("completion:1")) == (DEAD, PENDING)
+    assert recording.sent == []
 
 
 @pytest.mark.django_db
@@ -212,8 +235,8 @@ def test_outbox_command_lists_dead_messages_retries_them_and_dispatches(recordin
     call_command("outbox", "retry", str(dead_id))
     call_command("outbox", "dispatch")
 
-    assert f"{dead_id}\tDEAD\tEMAIL\ttest" in listing and "permanent: mailbox full" in listing
-    assert capsys.readouterr().out == "1 message(s) back in line\ndelivered 1, retrying 0, dead 0\n"
+    assert f"{dead_id}\tFAILED\tEMAIL\ttest" in listing and "permanent: mailbox full" in listing
+    assert capsys.readouterr().out == "1 message(s) back in line\ndelivered 1, retrying 0, failed 0, dead 0\n"
     assert status_of("bounce:1") == DELIVERED
 
 

@@ -1,5 +1,5 @@
 """The EMAIL destination in-process: a registered kind becomes a text + HTML email with inline images and a
-stable Message-ID; SMTP answers decide between retrying and DEAD."""
+stable Message-ID; SMTP answers decide between retrying and FAILED."""
 
 import base64
 import email
@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from django.db import transaction
 from django.template import engines
+from django.utils import timezone
 
 from oms.delivery.email import Email, InlineImage, email_build, email_kind, message_id_for
 from oms.dispatch import outbox_dispatch
@@ -96,13 +97,13 @@ def test_dispatcher_sends_the_email_through_the_email_backend():
     ("no-such-email-kind", "permanent: no email kind 'no-such-email-kind' is registered"),
     ("outbox-email-test-without-templates", "permanent: outbox-email-test-without-templates: no template"),
 ])
-def test_an_email_that_cannot_be_built_is_dead_at_once(kind, error):
+def test_an_email_that_cannot_be_built_is_failed_at_once(kind, error):
     email_message(kind=kind)
 
     outbox_dispatch()
 
     message = OutboxMessage.objects.get()
-    assert (message.status, message.attempts) == (OutboxMessage.Status.DEAD, 1)
+    assert (message.status, message.attempts) == (OutboxMessage.Status.FAILED, 1)
     assert message.last_error.startswith(error)
     assert mail.outbox == []
 
@@ -118,17 +119,17 @@ def smtp(settings, smtp_server):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("answer, status", [
-    ("550 5.1.1 No such user", OutboxMessage.Status.DEAD),
-    ("451 4.3.0 Try again later", OutboxMessage.Status.FAILED),
+    ("550 5.1.1 No such user", OutboxMessage.Status.FAILED),
+    ("451 4.3.0 Try again later", OutboxMessage.Status.PENDING),
 ])
-def test_an_smtp_refusal_of_the_recipient_is_dead_when_permanent_and_retried_when_temporary(smtp, answer, status):
+def test_an_smtp_refusal_of_the_recipient_is_failed_when_permanent_and_retried_when_temporary(smtp, answer, status):
     smtp.refuse["ada@example.com"] = answer
     email_message()
 
     outbox_dispatch()
 
     message = OutboxMessage.objects.get()
-    assert (message.status, smtp.messages) == (status, [])
+    assert (message.status, message.attempts, smtp.messages) == (status, 1, [])
     assert answer.split()[0] in message.last_error
 
 
@@ -142,7 +143,8 @@ def test_an_smtp_server_that_is_down_is_retried(smtp, settings):
     outbox_dispatch()
 
     message = OutboxMessage.objects.get()
-    assert (message.status, message.attempts) == (OutboxMessage.Status.FAILED, 1)
+    assert (message.status, message.attempts) == (OutboxMessage.Status.PENDING, 1)
+    assert message.due_at > timezone.now()
     assert "ConnectionRefusedError" in message.last_error
 
 

@@ -8,16 +8,18 @@ from oms.outbox import outbox_dead_list, outbox_retry
 
 
 class Command(BaseCommand):
-    help = "Outbox messages: `list [--dead]`, `retry ID | --all` (dead messages), `dispatch` (deliver due ones now)."
+    help = ("Outbox messages: `list [--dead]`, `retry ID | --all` (FAILED and DEAD messages), "
+            "`dispatch` (deliver due ones now).")
 
     def add_arguments(self, parser):
         commands = parser.add_subparsers(dest="action", required=True)
         listing = commands.add_parser("list", help="Undelivered messages (PENDING, FAILED, DEAD), oldest first.")
-        listing.add_argument("--dead", action="store_true", help="Only DEAD messages.")
+        listing.add_argument("--dead", action="store_true",
+                             help="Only the messages that stopped: FAILED (refused) and DEAD (out of tries).")
         listing.add_argument("--limit", type=int, default=100)
-        retry = commands.add_parser("retry", help="Put a DEAD (or FAILED) message, or every DEAD one, back in line.")
+        retry = commands.add_parser("retry", help="Put a FAILED or DEAD message, or every one, back in line.")
         retry.add_argument("message_id", nargs="?", type=int)
-        retry.add_argument("--all", action="store_true", help="Every DEAD message.")
+        retry.add_argument("--all", action="store_true", help="Every FAILED and DEAD message.")
         commands.add_parser("dispatch", help="Deliver the due messages now, in this process.")
 
     def handle(self, *args, **options):
@@ -51,11 +53,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if options["message_id"] is not None and not count:
             status = OutboxMessage.objects.get(pk=options["message_id"]).status
-            raise CommandError(f"Message {options['message_id']} is {status}: only DEAD or FAILED ones are retried.")
+            raise CommandError(f"Message {options['message_id']} is {status}: only FAILED or DEAD ones are retried.")
         self.stdout.write(f"{count} message(s) back in line")
 
     def handle_dispatch(self, options):
-        total = {"delivered": 0, "retrying": 0, "dead": 0}
+        total = {"delivered": 0, "retrying": 0, "failed": 0, "dead": 0}
         while True:
             result = outbox_dispatch()
             for key in total:
