@@ -1,0 +1,1 @@
+"""Feeds: CSV files from the shop and the ERP (files.py: storing, re-deliveries, drops; one module per kind)."""
