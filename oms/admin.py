@@ -12,6 +12,8 @@ from django.template.response import TemplateResponse
 from oms.approval import ApprovalError, order_approve
 from oms.models import (
     BrokeringRun,
+    FeedFile,
+    FeedProblem,
     FulfillmentRequest,
     LineRejection,
     Order,
@@ -297,3 +299,35 @@ class LineRejectionAdmin(ViewOnlyAdmin):
     list_filter = ["facility", "reason"]
     search_fields = ["order__name", "product__sku", "reason_text"]
     list_select_related = ["facility", "order", "product", "actor"]
+
+
+class FirstProblemsFormSet(forms.BaseInlineFormSet):
+    """Only the first rejected rows: a 100,000-row file may have as many problems."""
+
+    shown = 200
+
+    def get_queryset(self):
+        return super().get_queryset()[: self.shown]
+
+
+class FeedProblemInline(ViewOnlyInline):
+    model = FeedProblem
+    formset = FirstProblemsFormSet
+    fields = ["line", "reason", "raw"]
+    verbose_name_plural = f"rejected rows (the first {FirstProblemsFormSet.shown})"
+
+
+@admin.register(FeedFile)
+class FeedFileAdmin(ViewOnlyAdmin):
+    """Feed files and their reports; imports run through oms.feeds (the command, the drop folder, uploads)."""
+
+    list_display = ["pk", "received_at", "kind", "name", "source", "status", "rows_total", "rows_applied",
+                    "rows_unchanged", "rows_stale", "rows_rejected", "times_received"]
+    list_filter = ["kind", "status", "source"]
+    search_fields = ["name", "sha256"]
+    list_select_related = ["actor"]
+    readonly_fields = ["kind", "name", "source", "sha256", "stored_path", "size", "actor", "received_at",
+                       "times_received", "finished_at", "status", "error", "rows_total", "rows_applied",
+                       "rows_unchanged", "rows_stale", "rows_rejected", "lines_done", "heartbeat_at"]
+    fields = readonly_fields
+    inlines = [FeedProblemInline]

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from oms.approval import orders_approve_pending
 from oms.dispatch import outbox_dispatch
+from oms.feeds.inventory import inventory_drops_import
 from oms.parkings import unfillable_cancel_expired, waiting_lines_release
 from oms.routing.runs import RunAlreadyActive, brokering_run
 
@@ -51,3 +52,14 @@ def dispatch_outbox() -> dict:
     if result.more:
         dispatch_outbox.delay()
     return result.counts()
+
+
+@shared_task(acks_late=True)
+def import_inventory_drops() -> list[str]:
+    """Import the inventory files dropped in FEEDS_DIR/inbox/inventory/ (swept every FEED_DROP_SECONDS).
+
+    Safe to run twice or at once: each file is claimed by an atomic rename, and content already imported is
+    recognised by its hash and changes nothing.
+    """
+    results = inventory_drops_import(now=timezone.now())
+    return [f"{name}: {result.summary() if result else 'failed (kept for a retry)'}" for name, result in results]
