@@ -1,6 +1,6 @@
 """Reads for the store's pages: what the facility has to do now."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
@@ -23,6 +23,14 @@ class StoreOverview:
     open_put_backs: int = 0
     escalated_pickups: int = 0  # unstarted pickup jobs past their due time (shown to managers)
     open_problems: int = 0  # lines associates reported, waiting for the manager (shown to managers)
+    # Products counted below what is reserved (an inventory feed), most short first: at most SHORTFALLS_SHOWN
+    # of them, and whether there are more (shown to managers).
+    shortfalls: list[StockLevel] = field(default_factory=list)
+    more_shortfalls: bool = False
+
+
+# Shortfalls listed on the store's home page (one query whatever the store holds).
+SHORTFALLS_SHOWN = 30
 
 
 def store_overview(*, facility: Facility, now: datetime) -> StoreOverview:
@@ -41,7 +49,10 @@ def store_overview(*, facility: Facility, now: datetime) -> StoreOverview:
     ).count()
     put_backs = PutBackTask.objects.filter(facility=facility, status=PutBackTask.Status.OPEN).count()
     problems = LineProblem.objects.filter(facility=facility, status=LineProblem.Status.OPEN).count()
+    shortfalls = stock_shortfalls(facility=facility, limit=SHORTFALLS_SHOWN + 1)
     return StoreOverview(
+        shortfalls=shortfalls[:SHORTFALLS_SHOWN],
+        more_shortfalls=len(shortfalls) > SHORTFALLS_SHOWN,
         open_problems=problems,
         open_pack_jobs=packs,
         open_put_backs=put_backs,
@@ -51,6 +62,19 @@ def store_overview(*, facility: Facility, now: datetime) -> StoreOverview:
         escalated_pickups=picks["escalated"],
         ready_for_customer=handovers["customer"],
         ready_for_carrier=handovers["carrier"],
+    )
+
+
+def stock_shortfalls(*, facility: Facility, limit: int) -> list[StockLevel]:
+    """Stock levels whose on hand fell below what is reserved (a count came in low), most short first.
+
+    Each has `.short` (reserved − on hand) and its product loaded: the lines reserved there cannot all be
+    picked, so the manager rejects or recounts.
+    """
+    return list(
+        StockLevel.objects.filter(facility=facility, on_hand__lt=F("reserved"))
+        .select_related("product").annotate(short=F("reserved") - F("on_hand"))
+        .order_by("-short", "product__sku")[:limit]
     )
 
 
