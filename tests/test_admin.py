@@ -1,5 +1,6 @@
 """Django admin: every page opens, setup data saves, stock and state stay read-only, manual approval works."""
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fulfillment.models import HandoverJob, PackJob, Parcel, PickJob, PickLine, Shipment
+from oms.feeds.inventory import inventory_feed_import
 from oms.history import transit_and_save
 from oms.models import (
     BrokeringRun,
@@ -41,7 +43,7 @@ REGISTERED = [
     "oms.product", "oms.order", "oms.fulfillmentrequest", "oms.outboxmessage", "oms.transitionlog",
     "fulfillment.pickjob", "fulfillment.packjob", "fulfillment.shipment", "fulfillment.parcel",
     "fulfillment.handoverjob", "fulfillment.boxtype", "fulfillment.shortpickreason",
-    "oms.routingrule", "oms.brokeringrun", "oms.rejectionreason", "oms.linerejection",
+    "oms.routingrule", "oms.brokeringrun", "oms.rejectionreason", "oms.linerejection", "oms.feedfile",
 ]
 
 
@@ -73,6 +75,8 @@ def records():
     Parcel.objects.create(shipment=shipment, created_at=now, tracking_number="1Z999")
     HandoverJob.objects.create(facility=facility, order=order, channel=HandoverJob.Channel.CARRIER, shipment=shipment,
                                created_at=now)
+    inventory_feed_import(io.BytesIO(f"facility,sku,on_hand,counted_at\n{facility.code},NOPE,1,2026-01-01T00:00Z\n"
+                                     .encode()), name="counts.csv", source="UPLOAD")
     rules_ensure_defaults()
     BrokeringRun.objects.create(queue="BROKERING", status="SUCCEEDED", started_at=now, heartbeat_at=now,
                                 finished_at=now)
