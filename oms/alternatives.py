@@ -13,9 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from oms.history import record, transit
-from oms.models import Order, OrderLine, OrderNote, OutboxMessage, PickupAlternativeOffer
+from oms.models import Order, OrderLine, OrderNote, PickupAlternativeOffer
 from oms.orders import order_settle
-from oms.outbox import outbox_write
 from oms.pickup_offers import (
     TOKEN_SALT,
     StoreOption,
@@ -25,6 +24,7 @@ from oms.pickup_offers import (
     stores_able,
 )
 from oms.routing.runs import order_route
+from oms.shop_messages import shop_lines_canceled
 from stores.models import Facility
 
 __all__ = [
@@ -202,18 +202,7 @@ def _lines_cancel(*, order: Order, lines: list[OrderLine], waiting: list[OrderLi
         line.queue = ""  # a canceled line waits in no queue
     OrderLine.objects.bulk_update(waiting, ["status", "cancel_reason", "queue"])
     record(entries)
-    quantities: dict[str, int] = {}
-    for line in waiting:  # split lines share their shop line
-        quantities[line.external_line_id] = quantities.get(line.external_line_id, 0) + line.quantity
-    outbox_write(
-        kind="lines-canceled", destination=OutboxMessage.Destination.SHOP, order=order, now=now,
-        idempotency_key=f"lines-canceled:{order.pk}:{','.join(str(line.pk) for line in waiting)}",
-        payload={
-            "external_id": order.external_id, "name": order.name, "reason": reason,
-            "lines": [{"external_line_id": external_id, "quantity": quantity}
-                      for external_id, quantity in sorted(quantities.items())],
-        },
-    )
+    shop_lines_canceled(order=order, canceled=[(line, line.quantity) for line in waiting], reason=reason, now=now)
     order_settle(order=order, lines=lines, actor=actor, now=now)
 
 

@@ -20,9 +20,9 @@ from fulfillment.picking import pick_job_close_if_done
 from fulfillment.putback import put_back_create
 from oms.history import record, transit
 from oms.lines import request_cancel_if_empty
-from oms.models import Order, OrderLine, OrderNote, OutboxMessage, TransitionLog
+from oms.models import Order, OrderLine, OrderNote, TransitionLog
 from oms.orders import _lines_cancel, order_cancel, order_settle, picked_units
-from oms.outbox import outbox_write
+from oms.shop_messages import shop_lines_canceled
 from stores.stock import stock_release
 
 LineStatus = OrderLine.Status
@@ -67,8 +67,7 @@ def order_lines_cancel(
         if len(chosen) == len(open_lines):
             return order_cancel(order_id=order.pk, actor=actor, reason=reason, now=now)
         entries = _lines_cancel_with_work(order=order, lines=chosen, actor=actor, reason=reason, now=now)
-        _tell_shop(order=order, canceled=[(line, line.quantity) for line in chosen],
-                   line_ids=[line.pk for line in chosen], reason=reason, now=now)
+        shop_lines_canceled(order=order, canceled=[(line, line.quantity) for line in chosen], reason=reason, now=now)
         entries += _order_settle(order=order, actor=actor, reason=reason, now=now)
         record(entries)
     return order
@@ -126,7 +125,7 @@ def order_line_reduce(
             order.save(update_fields=["problems"])
             OrderNote.objects.create(order=order, actor=actor, at=now, text=message)
         if notify_shop and canceled:
-            _tell_shop(order=order, canceled=canceled, line_ids=gone_ids, reason=reason, now=now)
+            shop_lines_canceled(order=order, canceled=canceled, line_ids=gone_ids, reason=reason, now=now)
         entries += _order_settle(order=order, actor=actor, reason=reason, now=now)
         record(entries)
     return order
@@ -286,20 +285,3 @@ def _order_settle(*, order: Order, actor, reason: str, now: datetime) -> list[Tr
         return [entry]
     order_settle(order=order, lines=lines, actor=actor, now=now)
     return []
-
-
-def _tell_shop(*, order: Order, canceled: list[tuple[OrderLine, int]], line_ids: list[int], reason: str,
-               now: datetime) -> None:
-    quantities: dict[str, int] = {}
-    for line, quantity in canceled:
-        quantities[line.external_line_id] = quantities.get(line.external_line_id, 0) + quantity
-    # One key per change: a line is canceled once, so the canceled lines (or split-off parts) name the change.
-    outbox_write(
-        kind="lines-canceled", destination=OutboxMessage.Destination.SHOP, order=order, now=now,
-        idempotency_key=f"lines-canceled:{order.pk}:{','.join(str(pk) for pk in sorted(line_ids))}",
-        payload={
-            "external_id": order.external_id, "name": order.name, "reason": reason,
-            "lines": [{"external_line_id": external_id, "quantity": quantity}
-                      for external_id, quantity in sorted(quantities.items())],
-        },
-    )

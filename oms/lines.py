@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from oms.history import transit
-from oms.models import FulfillmentRequest, Order, OrderLine, OutboxMessage, TransitionLog
+from oms.models import FulfillmentRequest, Order, OrderLine, TransitionLog
 from oms.orders import order_settle
-from oms.outbox import outbox_write
 from oms.pickup_offers import pickup_alternatives_offer
+from oms.shop_messages import shop_lines_canceled
 from stores.stock import stock_consume, stock_release
 
 LineStatus = OrderLine.Status
@@ -172,18 +172,7 @@ def order_lines_cancel_held(
         line.cancel_reason = reason[:64]
         line.save(update_fields=["status", "cancel_reason"])
     if lines and notify_shop:
-        quantities: dict[str, int] = {}
-        for line in lines:
-            quantities[line.external_line_id] = quantities.get(line.external_line_id, 0) + line.quantity
-        outbox_write(
-            kind="lines-canceled", destination=OutboxMessage.Destination.SHOP, order=order, now=now,
-            idempotency_key=f"lines-canceled:{order.pk}:{','.join(str(line.pk) for line in lines)}",
-            payload={
-                "external_id": order.external_id, "name": order.name, "reason": reason,
-                "lines": [{"external_line_id": external_id, "quantity": quantity}
-                          for external_id, quantity in sorted(quantities.items())],
-            },
-        )
+        shop_lines_canceled(order=order, canceled=[(line, line.quantity) for line in lines], reason=reason, now=now)
     entries += _requests_complete({line.fulfillment_request_id for line in lines} - {None}, actor=actor, now=now)
     order_settle(order=order, lines=list(OrderLine.objects.filter(order=order).order_by("pk")), actor=actor, now=now)
     return entries

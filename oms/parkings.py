@@ -14,9 +14,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from oms.history import record, transit
-from oms.models import Order, OrderLine, OrderNote, OutboxMessage, RoutingRule
+from oms.models import Order, OrderLine, OrderNote, RoutingRule
 from oms.orders import order_settle
-from oms.outbox import outbox_write
+from oms.shop_messages import shop_lines_canceled
 from stores.models import Facility, StockLevel
 
 logger = logging.getLogger(__name__)
@@ -104,18 +104,8 @@ def _order_expired_lines_cancel(*, order_id: int, now: datetime) -> int:
         OrderNote.objects.create(
             order=order, at=now, text=f"Canceled {_lines_text(expired)}: {EXPIRED_REASON} (auto-cancel date passed)."
         )
-        quantities: dict[str, int] = defaultdict(int)  # split lines share their shop line
-        for line in expired:
-            quantities[line.external_line_id] += line.quantity
-        outbox_write(
-            kind="lines-canceled", destination=OutboxMessage.Destination.SHOP, order=order, now=now,
-            idempotency_key=f"lines-canceled:{order.pk}:{','.join(str(line.pk) for line in expired)}",
-            payload={
-                "external_id": order.external_id, "name": order.name, "reason": EXPIRED_REASON,
-                "lines": [{"external_line_id": external_id, "quantity": quantity}
-                          for external_id, quantity in sorted(quantities.items())],
-            },
-        )
+        shop_lines_canceled(order=order, canceled=[(line, line.quantity) for line in expired], reason=EXPIRED_REASON,
+                            now=now)
         order_settle(order=order, lines=lines, now=now)
     return len(expired)
 

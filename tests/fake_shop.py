@@ -77,8 +77,10 @@ class FakeShop:
             self._server = None
 
     def reset(self) -> None:
+        """Forget what was received and answer the defaults again (200 to everything)."""
         with self.lock:
             self.received, self.script, self.default = [], [], 200
+            self.retry_after, self.slow_seconds = 1, 2.0
         self.held.clear()
         self.release.clear()
 

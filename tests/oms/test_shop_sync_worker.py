@@ -73,6 +73,17 @@ def all_delivered(orders: list[Order], *, sweep: bool = True) -> bool:
     return True
 
 
+def wait_delivered(orders: list[Order], *, shop: FakeShop, sweep: bool = True, timeout: float = 60) -> None:
+    """Wait until every message of `orders` is DELIVERED; on a timeout, say where each one stands."""
+    try:
+        wait_for(lambda: all_delivered(orders, sweep=sweep), timeout=timeout, message="every message delivered")
+    except AssertionError as exc:
+        stuck = list(OutboxMessage.objects.filter(order__in=orders).exclude(status=OutboxMessage.Status.DELIVERED)
+                     .values_list("idempotency_key", "status", "attempts", "due_at", "last_error"))
+        answers = [(request.key, request.answer) for request in shop.requests()][-20:]
+        raise AssertionError(f"{exc}\nnot delivered: {stuck}\nthe shop's last answers: {answers}") from None
+
+
 def assert_each_accepted_once_in_order(shop: FakeShop, orders: list[Order]) -> None:
     keys = shop_keys(orders)
     expected = [key for per_order in keys.values() for key in per_order]
@@ -106,7 +117,7 @@ def test_shop_down_refusing_then_failing_then_slow_then_back_gets_every_message_
     shop.start()  # listening again, but not well yet
     shop.script = [500, 503, 502, "slow", 429, 500, "slow"]
     orders += complete_pickup_orders(store, 2)
-    wait_for(lambda: all_delivered(orders), timeout=60, message="every shop message delivered")
+    wait_delivered(orders, shop=shop)
 
     assert shop.script == [] and {"late", "500", "503", "429"} <= {request.answer for request in shop.requests()}
     assert_each_accepted_once_in_order(shop, orders)
@@ -258,7 +269,7 @@ def test_redis_stopped_while_orders_complete_loses_no_shop_message(celery_worker
     worker = worker_start("shop-redis", env, queue=None, beat_schedule=str(tmp_path / "beat-schedule"))
     try:
         before = complete_pickup_orders(store, 2)
-        wait_for(lambda: all_delivered(before, sweep=False), timeout=30, message="delivered while Redis is up")
+        wait_delivered(before, shop=shop, sweep=False, timeout=30)
 
         redis.stop()
         started = time.monotonic()
@@ -269,7 +280,7 @@ def test_redis_stopped_while_orders_complete_loses_no_shop_message(celery_worker
         assert not all_delivered(during, sweep=False)
 
         redis.start()  # the worker reconnects and its beat's sweep delivers what waited
-        wait_for(lambda: all_delivered(during, sweep=False), timeout=60, message="delivered after Redis is back")
+        wait_delivered(during, shop=shop, sweep=False)  # delivered after Redis is back
     finally:
         worker_stop(worker)
         redis.stop()

@@ -1,0 +1,33 @@
+"""Messages to the shop that several services write (docs/shop-messages.md): one builder per kind, so the
+payload the shop receives is the same whoever cancels."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from oms.models import Order, OrderLine, OutboxMessage
+from oms.outbox import outbox_write
+
+
+def shop_lines_canceled(*, order: Order, canceled: Iterable[tuple[OrderLine, int]], reason: str,
+                        now: datetime, line_ids: Iterable[int] | None = None) -> OutboxMessage | None:
+    """Write the "lines-canceled" message for units of an order just canceled, in the caller's transaction.
+
+    `canceled`: (line, units canceled) pairs; lines split from one shop line are added up under its
+    `external_line_id`. The key names the change by the canceled lines (or split-off parts): `line_ids`,
+    by default the lines of `canceled`. A line is canceled once, so the key is never reused.
+    """
+    quantities: dict[str, int] = {}
+    keys = []
+    for line, quantity in canceled:
+        quantities[line.external_line_id] = quantities.get(line.external_line_id, 0) + quantity
+        keys.append(line.pk)
+    ids = sorted(line_ids if line_ids is not None else keys)
+    return outbox_write(
+        kind="lines-canceled", destination=OutboxMessage.Destination.SHOP, order=order, now=now,
+        idempotency_key=f"lines-canceled:{order.pk}:{','.join(str(pk) for pk in ids)}",
+        payload={
+            "external_id": order.external_id, "name": order.name, "reason": reason,
+            "lines": [{"external_line_id": external_id, "quantity": quantity}
+                      for external_id, quantity in sorted(quantities.items())],
+        },
+    )
