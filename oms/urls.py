@@ -8,6 +8,7 @@ urlpatterns = [
     path("facility/choose/", views.choose_facility, name="choose-facility"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("console/", include("oms.console.urls")),
     path("webhooks/shopify/", include("oms.webhooks")),
     path("pickup/alternatives/", include("oms.customer_views")),
     path("", include("fulfillment.urls")),

@@ -1,0 +1,1 @@
+"""Console area (see oms/console/__init__.py)."""

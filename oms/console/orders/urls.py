@@ -1,0 +1,17 @@
+"""URLs of this console area: the names below are used by the console's navigation (keep them)."""
+
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from oms.console.access import console_view
+
+
+@console_view
+def unbuilt(request, heading: str, **kwargs):
+    return TemplateResponse(request, "console/unbuilt.html", {"heading": heading})
+
+
+urlpatterns = [
+    path("", unbuilt, {"heading": "Orders"}, name="orders"),
+    path("<int:order_id>/", unbuilt, {"heading": "Order"}, name="order"),
+]
