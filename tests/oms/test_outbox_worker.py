@@ -6,9 +6,6 @@ The workers import this module (conftest's worker_environment sets OUTBOX_EMAIL_
 
 import base64
 import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -21,8 +18,9 @@ from oms.delivery.email import Email, InlineImage, email_kind, message_id_for
 from oms.models import Order, OutboxMessage
 from oms.outbox import outbox_write
 from oms.tasks import dispatch_outbox
-from tests.conftest import ARTIFACTS, ROOT, wait_for, worker_environment, worker_idle
+from tests.conftest import ARTIFACTS, wait_for, worker_environment, worker_idle
 from tests.factories import OrderFactory
+from tests.workers import worker_kill, worker_start, worker_stop
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -63,29 +61,6 @@ def test_worker_delivers_a_committed_email_through_smtp(celery_worker, smtp_serv
 QUEUE = f"outbox-kill-test-{os.getpid()}"  # only this test's workers read it: the session's worker never sees the task
 
 
-def worker_start(name: str, smtp_port: int) -> subprocess.Popen:
-    """A one-process worker on QUEUE, in its own process group so a SIGKILL takes all of it."""
-    from oms.celery import app
-
-    hostname = f"{name}-{os.getpid()}@{os.uname().nodename}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "oms", "worker", "--loglevel=INFO", "--pool=solo", "-Q", QUEUE,
-         "--without-gossip", "--without-mingle", "--without-heartbeat", f"--hostname={hostname}"],
-        cwd=ROOT, env=worker_environment(smtp_port=smtp_port), start_new_session=True,
-        stdout=open(ARTIFACTS / f"celery-{name}.log", "ab"), stderr=subprocess.STDOUT,
-    )
-    wait_for(lambda: process.poll() is not None or app.control.ping(destination=[hostname], timeout=0.5),
-             timeout=60, message=f"{name} worker up")
-    assert process.poll() is None, f"see test-artifacts/celery-{name}.log"
-    return process
-
-
-def worker_kill(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 def test_worker_killed_mid_send_delivers_after_restart_with_the_same_message_id(smtp_server):
     smtp_server.reset()
     ARTIFACTS.mkdir(exist_ok=True)
@@ -97,7 +72,7 @@ def test_worker_killed_mid_send_delivers_after_restart_with_the_same_message_id(
         payload={"order": order.pk, "to": "killed@example.com"}, due_at=now, created_at=now,
     )
     smtp_server.hold_for = "killed@example.com"  # keeps the message, never says 250
-    first = worker_start("outbox-first", smtp_server.port)
+    first = worker_start("outbox-first", worker_environment(smtp_port=smtp_server.port), queue=QUEUE)
     try:
         dispatch_outbox.apply_async(queue=QUEUE)
         assert smtp_server.held.wait(timeout=30), "the first worker never sent the message"
@@ -112,12 +87,11 @@ def test_worker_killed_mid_send_delivers_after_restart_with_the_same_message_id(
     # to the next worker that starts (acks_late, reject_on_worker_lost). No new task is sent.
     time.sleep(max(0.0, held_at + settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + 0.5
                    - time.monotonic()))
-    second = worker_start("outbox-second", smtp_server.port)
+    second = worker_start("outbox-second", worker_environment(smtp_port=smtp_server.port), queue=QUEUE)
     try:
         wait_for(lambda: delivered(message), timeout=30, message="email delivered after the restart")
     finally:
-        second.terminate()
-        second.wait(timeout=20)
+        worker_stop(second)
 
     ids = [received["Message-ID"] for received in smtp_server.messages]
     assert ids == [message_id_for(message.idempotency_key)] * 2

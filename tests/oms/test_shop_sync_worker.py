@@ -9,10 +9,8 @@ worker runs its own beat.
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 
 import pytest
@@ -24,11 +22,12 @@ from fulfillment.counter import pickup_hand_over
 from oms import outbox
 from oms.models import Order, OutboxMessage
 from oms.tasks import dispatch_outbox
-from tests.conftest import ARTIFACTS, ROOT, wait_for, worker_environment, worker_idle
+from tests.conftest import ARTIFACTS, wait_for, worker_environment, worker_idle
 from tests.factories import OrderFactory, ProductFactory
 from tests.fake_shop import FakeShop
 from tests.fulfillment.counter_world import ready_pickup
 from tests.fulfillment.store_world import stock, store_with_people
+from tests.workers import worker_kill, worker_start, worker_stop
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -129,46 +128,6 @@ def test_shop_down_refusing_then_failing_then_slow_then_back_gets_every_message_
 QUEUE = f"shop-sync-kill-test-{os.getpid()}"  # only this test's workers read it
 
 
-def worker_start(name: str, env: dict, *, queue: str | None = QUEUE, beat_schedule: str | None = None,
-                 ) -> subprocess.Popen:
-    """A one-process worker in its own process group (so a SIGKILL takes all of it), optionally with beat."""
-    hostname = f"{name}-{os.getpid()}@{os.uname().nodename}"
-    log_path = ARTIFACTS / f"celery-{name}.log"
-    log_start = log_path.stat().st_size if log_path.exists() else 0
-    command = [sys.executable, "-m", "celery", "-A", "oms", "worker", "--loglevel=INFO", "--pool=solo",
-               "--without-gossip", "--without-mingle", "--without-heartbeat", f"--hostname={hostname}"]
-    if queue:
-        command += ["-Q", queue]
-    if beat_schedule:
-        command += ["--beat", "--scheduler=celery.beat:PersistentScheduler", f"--schedule={beat_schedule}"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
-                               stdout=open(log_path, "ab"), stderr=subprocess.STDOUT)
-
-    def ready() -> bool:
-        with open(log_path, "rb") as log:
-            log.seek(log_start)
-            return f"{hostname} ready.".encode() in log.read()
-
-    wait_for(lambda: process.poll() is not None or ready(), timeout=60, message=f"{name} worker up")
-    assert process.poll() is None, f"see test-artifacts/celery-{name}.log"
-    return process
-
-
-def worker_kill(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
-def worker_stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker_kill(process)
-
-
 def test_worker_killed_mid_delivery_delivers_after_the_restart_with_the_same_idempotency_key(
     celery_worker, smtp_server, shop_sync,
 ):
@@ -184,7 +143,7 @@ def test_worker_killed_mid_delivery_delivers_after_the_restart_with_the_same_ide
         payload={"external_id": order.external_id}, due_at=now, created_at=now,
     )
     env = worker_environment(smtp_port=smtp_server.port, shop_url=shop.url)
-    first = worker_start("shop-first", env)
+    first = worker_start("shop-first", env, queue=QUEUE)
     try:
         dispatch_outbox.apply_async(queue=QUEUE)
         assert shop.held.wait(timeout=30), "the first worker never sent the message"
@@ -199,7 +158,7 @@ def test_worker_killed_mid_delivery_delivers_after_the_restart_with_the_same_ide
     # worker (acks_late, reject_on_worker_lost), which finds the row unlocked (the killed connection is gone).
     time.sleep(max(0.0, held_at + settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + 0.5
                    - time.monotonic()))
-    second = worker_start("shop-second", env)
+    second = worker_start("shop-second", env, queue=QUEUE)
     try:
         wait_for(lambda: OutboxMessage.objects.get(pk=message.pk).status == OutboxMessage.Status.DELIVERED,
                  timeout=30, message="delivered after the restart")
@@ -266,7 +225,7 @@ def test_redis_stopped_while_orders_complete_loses_no_shop_message(celery_worker
     settings.OUTBOX_ADAPTERS = {**settings.OUTBOX_ADAPTERS, "SHOP": "oms.delivery.shop.ShopWebhookAdapter"}
     env = worker_environment(smtp_port=smtp_server.port, shop_url=shop.url)
     env["CELERY_BROKER_URL"], env["OUTBOX_SWEEP_SECONDS"] = redis.url, "1"
-    worker = worker_start("shop-redis", env, queue=None, beat_schedule=str(tmp_path / "beat-schedule"))
+    worker = worker_start("shop-redis", env, beat_schedule=str(tmp_path / "beat-schedule"))
     try:
         before = complete_pickup_orders(store, 2)
         wait_delivered(before, shop=shop, sweep=False, timeout=30)
