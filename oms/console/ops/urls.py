@@ -1,20 +1,17 @@
-"""URLs of this console area: the names below are used by the console's navigation (keep them)."""
+"""URLs of the ops area (dashboard, outbox, feeds, facilities): the first five names are used by the navigation."""
 
-from django.template.response import TemplateResponse
 from django.urls import path
 
-from oms.console.access import console_view
-
-
-@console_view
-def unbuilt(request, heading: str, **kwargs):
-    return TemplateResponse(request, "console/unbuilt.html", {"heading": heading})
-
+from oms.console.ops import views
 
 urlpatterns = [
-    path("", unbuilt, {"heading": "Dashboard"}, name="dashboard"),
-    path("outbox/", unbuilt, {"heading": "Outbox"}, name="outbox"),
-    path("feeds/", unbuilt, {"heading": "Feeds"}, name="feeds"),
-    path("facilities/", unbuilt, {"heading": "Facilities"}, name="facilities"),
-    path("facilities/<int:facility_id>/", unbuilt, {"heading": "Facility"}, name="facility"),
+    path("", views.dashboard, name="dashboard"),
+    path("outbox/", views.outbox, name="outbox"),
+    path("feeds/", views.feeds, name="feeds"),
+    path("facilities/", views.facilities, name="facilities"),
+    path("facilities/<int:facility_id>/", views.facility, name="facility"),
+    path("outbox/<int:message_id>/retry/", views.outbox_retry_one, name="outbox_retry"),
+    path("outbox/retry-all/", views.outbox_retry_all, name="outbox_retry_all"),
+    path("feeds/upload/", views.feed_upload, name="feed_upload"),
+    path("feeds/<int:feed_id>/", views.feed, name="feed"),
 ]
