@@ -25,6 +25,7 @@ from oms.models import (
     TransitionLog,
 )
 from oms.orders import order_cancel
+from oms.routing.rule_form import RoutingRuleForm
 from stores.access import is_operations
 
 
@@ -217,49 +218,6 @@ class TransitionLogAdmin(ViewOnlyAdmin):
     list_filter = ["object_type", "transition"]
     search_fields = ["order__name", "reason"]
     list_select_related = ["order", "actor"]
-
-
-class RoutingRuleForm(forms.ModelForm):
-    """The rule's list fields are JSON: each must name only values routing knows."""
-
-    class Meta:
-        model = RoutingRule
-        fields = [
-            "name", "position", "is_active", "queues", "delivery", "kinds", "channels", "min_priority", "sort_by",
-            "fences", "weight_stock", "weight_distance", "weight_workload", "weight_priority", "weight_kind",
-            "prefer", "max_facilities", "unfilled_action", "auto_cancel_days",
-        ]
-
-    def _choices_list(self, name: str, allowed) -> list:
-        value = self.cleaned_data.get(name) or []
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise forms.ValidationError('Give a list of names, e.g. ["BROKERING", "REJECTED"], or [] for any.')
-        unknown = sorted(set(value) - set(allowed))
-        if unknown:
-            raise forms.ValidationError(f"Unknown: {', '.join(unknown)}. Use {', '.join(allowed)}.")
-        return value
-
-    def clean_queues(self):
-        return self._choices_list("queues", OrderLine.Queue.values)
-
-    def clean_kinds(self):
-        return self._choices_list("kinds", OrderLine.Kind.values)
-
-    def clean_fences(self):
-        return self._choices_list("fences", RoutingRule.FENCES)
-
-    def clean_channels(self):
-        value = self.cleaned_data.get("channels") or []
-        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-            raise forms.ValidationError('Give a list of channel names, e.g. ["shopify"], or [] for any.')
-        return value
-
-    def clean(self):
-        cleaned = super().clean()
-        for name in ("weight_stock", "weight_distance", "weight_workload", "weight_priority", "weight_kind"):
-            if (cleaned.get(name) or 0) < 0:
-                self.add_error(name, "Weights cannot be negative.")
-        return cleaned
 
 
 @admin.register(RoutingRule)
