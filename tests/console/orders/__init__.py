@@ -1,0 +1,1 @@
+"""Console: the orders list, the order page and its actions."""
