@@ -210,7 +210,8 @@ def _schedules_page(request, *, bound: ScheduleForm | None = None, status: int =
         else:
             form = None
         rows.append((schedule, form))
-    return TemplateResponse(request, "console/network/schedules.html", {"rows": rows}, status=status)
+    return TemplateResponse(request, "console/network/schedules.html", {"rows": rows, "run_queues": RUN_QUEUES},
+                            status=status)
 
 
 @console_view
