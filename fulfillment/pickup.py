@@ -8,6 +8,7 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -58,8 +59,24 @@ def pickup_ready(*, handover: HandoverJob, facility: Facility, now: datetime) ->
             continue
     else:
         raise PickupError("could not find a free pickup code")
-    _email_write(handover=handover, kind="pickup-ready", key=f"pickup-ready:{handover.pk}", now=now)
+    if settings.PICKUP_READY_NOTIFIED_BY == "shop":
+        _shop_ready_write(handover=handover, facility=facility, now=now)
+    else:
+        _email_write(handover=handover, kind="pickup-ready", key=f"pickup-ready:{handover.pk}", now=now)
     return handover
+
+
+def _shop_ready_write(*, handover: HandoverJob, facility: Facility, now: datetime) -> OutboxMessage | None:
+    """Tell the shop the pickup is ready, so that it notifies the customer (PICKUP_READY_NOTIFIED_BY "shop")."""
+    order = handover.order
+    lines = list(handover_lines(handover))
+    return outbox_write(
+        kind="pickup-ready", destination=OutboxMessage.Destination.SHOP, order=order, now=now,
+        idempotency_key=f"pickup-ready:shop:{handover.pk}",
+        payload={"external_id": order.external_id, "name": order.name, "facility": facility.code,
+                 "lines": [{"external_line_id": line.external_line_id, "sku": line.sku, "quantity": line.quantity}
+                           for line in lines]},
+    )
 
 
 def pickup_resend(*, handover_id: int, facility_id: int, actor, now: datetime | None = None) -> OutboxMessage:
@@ -67,6 +84,9 @@ def pickup_resend(*, handover_id: int, facility_id: int, actor, now: datetime | 
     now = now or timezone.now()
     with transaction.atomic():
         handover = _handover_lock(handover_id=handover_id, facility_id=facility_id)
+        if settings.PICKUP_READY_NOTIFIED_BY == "shop":
+            raise PickupError("The shop sends the ready-for-pickup notification: send it again from the shop.",
+                              status=409)
         sent = OutboxMessage.objects.filter(idempotency_key__startswith=f"pickup-ready:{handover.pk}").count()
         message = _email_write(handover=handover, kind="pickup-ready", now=now,
                                key=f"pickup-ready:{handover.pk}:resend:{sent}")

@@ -179,6 +179,21 @@ SHOP_SYNC_URL = os.environ.get("SHOP_SYNC_URL", "")
 SHOP_SYNC_SECRET = os.environ.get("SHOP_SYNC_SECRET", "")
 # Seconds to wait for the shop's answer before trying again later.
 SHOP_SYNC_TIMEOUT = float(os.environ.get("SHOP_SYNC_TIMEOUT", "10"))
+# Shopify's Admin GraphQL API (docs/shopify.md), used when SHOP_SYNC_ADAPTER is oms.delivery.shopify.ShopifyAdapter.
+SHOPIFY_SHOP_DOMAIN = os.environ.get("SHOPIFY_SHOP_DOMAIN", "")  # e.g. storefill-demo.myshopify.com
+SHOPIFY_ADMIN_TOKEN = os.environ.get("SHOPIFY_ADMIN_TOKEN", "")
+SHOPIFY_API_VERSION = os.environ.get("SHOPIFY_API_VERSION", "2025-01")
+# The GraphQL endpoint; default https://<domain>/admin/api/<version>/graphql.json (tests point it at a fake).
+SHOPIFY_GRAPHQL_URL = os.environ.get("SHOPIFY_GRAPHQL_URL", "")
+# Shopify emails the customer about a shipped fulfillment (with tracking) and about edits and cancellations.
+SHOPIFY_NOTIFY_CUSTOMER = env_bool("SHOPIFY_NOTIFY_CUSTOMER", True)
+# An order canceled here is refunded in Shopify.
+SHOPIFY_CANCEL_REFUND = env_bool("SHOPIFY_CANCEL_REFUND", True)
+# Who tells the customer a pickup is ready: "storefill" (our email with the code) or "shop" (a SHOP message
+# `pickup-ready`; with Shopify, its own "ready for pickup" notification). Never both.
+PICKUP_READY_NOTIFIED_BY = os.environ.get("PICKUP_READY_NOTIFIED_BY", "storefill")
+if PICKUP_READY_NOTIFIED_BY not in ("storefill", "shop"):
+    raise ImproperlyConfigured('PICKUP_READY_NOTIFIED_BY must be "storefill" or "shop"')
 # The SHOP destination's adapter once SHOP_SYNC_URL is set (issue 9 adds a Shopify one behind the same interface).
 SHOP_SYNC_ADAPTER = os.environ.get("SHOP_SYNC_ADAPTER", "oms.delivery.shop.ShopWebhookAdapter")
 
@@ -187,7 +202,8 @@ SHOP_SYNC_ADAPTER = os.environ.get("SHOP_SYNC_ADAPTER", "oms.delivery.shop.ShopW
 # map. A destination without an adapter is not delivered: its messages wait, PENDING, until one is configured.
 OUTBOX_ADAPTERS = dict(item.split("=", 1) for item in env_list(
     "OUTBOX_ADAPTERS",
-    "EMAIL=oms.delivery.email.EmailAdapter" + (f",SHOP={SHOP_SYNC_ADAPTER}" if SHOP_SYNC_URL else ""),
+    "EMAIL=oms.delivery.email.EmailAdapter"
+    + (f",SHOP={SHOP_SYNC_ADAPTER}" if SHOP_SYNC_URL or SHOP_SYNC_ADAPTER.endswith(".ShopifyAdapter") else ""),
 ))
 
 # --- Feeds (docs/feeds.md): CSV files from and to the shop and the ERP ----------------------------

@@ -4,6 +4,8 @@ payload the shop receives is the same whoever cancels."""
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.db.models import Sum
+
 from oms.models import Order, OrderLine, OutboxMessage
 from oms.outbox import outbox_write
 
@@ -22,12 +24,17 @@ def shop_lines_canceled(*, order: Order, canceled: Iterable[tuple[OrderLine, int
         quantities[line.external_line_id] = quantities.get(line.external_line_id, 0) + quantity
         keys.append(line.pk)
     ids = sorted(line_ids if line_ids is not None else keys)
+    # What is left of each shop line after this change: a receiver sets it (repeating the message is harmless).
+    left = dict(
+        OrderLine.objects.filter(order=order, external_line_id__in=list(quantities))
+        .exclude(status=OrderLine.Status.CANCELED).values_list("external_line_id").annotate(units=Sum("quantity"))
+    )
     return outbox_write(
         kind="lines-canceled", destination=OutboxMessage.Destination.SHOP, order=order, now=now,
         idempotency_key=f"lines-canceled:{order.pk}:{','.join(str(pk) for pk in ids)}",
         payload={
             "external_id": order.external_id, "name": order.name, "reason": reason,
-            "lines": [{"external_line_id": external_id, "quantity": quantity}
+            "lines": [{"external_line_id": external_id, "quantity": quantity, "remaining": left.get(external_id, 0)}
                       for external_id, quantity in sorted(quantities.items())],
         },
     )

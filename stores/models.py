@@ -63,6 +63,9 @@ class Facility(models.Model):
         null=True, blank=True, help_text="Pick jobs per day; empty means unlimited."
     )
     priority = models.PositiveSmallIntegerField(default=5, help_text="1 (lowest) to 10 (highest).")
+    shop_location_id = models.CharField(
+        max_length=40, blank=True, help_text="The shop's id of this location (Shopify: the number of its Location)."
+    )
     fulfilled_by_wms = models.BooleanField(
         default=False, help_text="Requests go out in the WMS allocation feed instead of as pick jobs."
     )

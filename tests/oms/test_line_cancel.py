@@ -154,7 +154,8 @@ def test_cancel_of_one_line_cancels_its_pick_line_and_the_job_goes_on_with_the_r
     assert PickLine.objects.get(pk=shirt_pick.pk).status == PickLine.Status.CANCELED
     assert reserved(facility, shirt) == 1  # the one picked shirt waits for its put-back
     message = OutboxMessage.objects.get(kind="lines-canceled")
-    assert message.payload["lines"] == [{"external_line_id": shirt_pick.order_line.external_line_id, "quantity": 2}]
+    assert message.payload["lines"] == [{"external_line_id": shirt_pick.order_line.external_line_id, "quantity": 2,
+                                        "remaining": 0}]
     tap(facility, associate, job, mug_pick, 1)  # the last open line closes the job: only the mug is packed
     assert PickJob.objects.get(pk=job.pk).status == PickJob.Status.CLOSED
     assert list(ParcelItem.objects.filter(parcel__shipment__order=order).values_list("order_line", "quantity")) == [

@@ -59,8 +59,8 @@ def test_expired_unfillable_lines_are_canceled_with_the_order_and_the_shop_told_
         "lines-canceled", "SHOP", f"lines-canceled:{order.pk}:{ids}")
     assert message.payload["external_id"] == order.external_id
     assert sorted(message.payload["lines"], key=lambda row: row["quantity"]) == [
-        {"external_line_id": lines[0].external_line_id, "quantity": 1},
-        {"external_line_id": lines[1].external_line_id, "quantity": 2},
+        {"external_line_id": lines[0].external_line_id, "quantity": 1, "remaining": 0},
+        {"external_line_id": lines[1].external_line_id, "quantity": 2, "remaining": 0},
     ]
     logged = TransitionLog.objects.filter(order=order).values_list("object_type", "transition", "reason")
     assert sorted(logged) == [("order", "cancel", "every line canceled"),
