@@ -150,7 +150,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "oms.beat:DefaultsOnceScheduler"  # seeds the schedules once (oms/beat.py)
 CELERY_TASK_ALWAYS_EAGER = False
 # Base of the exponential retry backoff for tasks (seconds); tests shorten it.
 STOREFILL_RETRY_BACKOFF = float(os.environ.get("STOREFILL_RETRY_BACKOFF", "30"))

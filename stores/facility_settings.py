@@ -26,6 +26,7 @@ SETTINGS_FIELDS = (
     "pickup_proof_required",
     "opening_hours",
     "time_zone",
+    "shop_location_id",
 )
 # "24:00" closes at the end of the day (fulfillment.due reads it so); anything else is a time of day.
 OPENS = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")

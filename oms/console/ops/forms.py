@@ -64,6 +64,10 @@ class FacilitySettingsForm(forms.Form):
     pickup_proof_required = forms.BooleanField(label="Ask who collects at the counter", required=False)
     time_zone = forms.CharField(label="Time zone", max_length=64, validators=[validate_time_zone],
                                 widget=forms.TextInput(attrs={"list": "time-zones", "size": 24}))
+    shop_location_id = forms.RegexField(
+        label="Shop location id", regex=r"^[0-9A-Za-z_-]*$", max_length=40, required=False,
+        error_messages={"invalid": "Letters, digits, - and _ only (Shopify: the number of the location)."},
+        help_text="The shop's id of this location; fulfillments are reported against it (Shopify: Location number).")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -114,6 +118,7 @@ class FacilitySettingsForm(forms.Form):
         data = self.cleaned_data
         changes = {name: data[name] for name in SETTINGS_FIELDS if name != "opening_hours"}
         changes["time_zone"] = changes["time_zone"].strip()
+        changes["shop_location_id"] = (changes.get("shop_location_id") or "").strip()
         changes["opening_hours"] = {
             day: None if data[f"{day}_closed"] else [data[f"{day}_opens"].strip(), data[f"{day}_closes"].strip()]
             for day in WEEKDAYS
