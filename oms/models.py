@@ -573,6 +573,9 @@ class FeedFile(models.Model):
 
     class Kind(models.TextChoices):
         INVENTORY = "INVENTORY", "Inventory counts"
+        ACKNOWLEDGEMENTS = "ACKNOWLEDGEMENTS", "WMS acknowledgements"
+        FULFILLED = "FULFILLED", "WMS fulfillments"
+        REJECTED = "REJECTED", "WMS rejections"
 
     class Source(models.TextChoices):
         UPLOAD = "UPLOAD", "Uploaded"

@@ -212,6 +212,8 @@ FEEDS_DIR = Path(os.environ.get("FEEDS_DIR", VAR_DIR / "feeds"))
 # Rows one transaction of a feed import applies (memory stays bounded whatever the file's size).
 FEED_IMPORT_CHUNK = int(os.environ.get("FEED_IMPORT_CHUNK", "1000"))
 FEED_DROP_SECONDS = float(os.environ.get("FEED_DROP_SECONDS", "60"))
+# How often the ERP/WMS export files (orders, allocations, fulfilled lines) are written from the outbox.
+FEED_EXPORT_SECONDS = float(os.environ.get("FEED_EXPORT_SECONDS", "60"))
 
 # --- Approval -----------------------------------------------------------------------------------
 APPROVAL_HOLD_TAGS = env_list("APPROVAL_HOLD_TAGS", "HOLD,FRAUD_REVIEW")
@@ -245,6 +247,8 @@ CELERY_BEAT_SCHEDULE = {
     "escalate-late-pickup-jobs": {"task": "fulfillment.tasks.escalate_late_pickup_jobs", "schedule": 300.0},
     "dispatch-outbox": {"task": "oms.tasks.dispatch_outbox", "schedule": OUTBOX_SWEEP_SECONDS},
     "import-inventory-drops": {"task": "oms.tasks.import_inventory_drops", "schedule": FEED_DROP_SECONDS},
+    "import-wms-drops": {"task": "oms.tasks.import_wms_drops", "schedule": FEED_DROP_SECONDS},
+    "export-erp-feeds": {"task": "oms.tasks.export_erp_feeds", "schedule": FEED_EXPORT_SECONDS},
 }
 
 # --- Routing ------------------------------------------------------------------------------------
