@@ -635,3 +635,31 @@ class FeedProblem(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
+
+
+class ShopPull(models.Model):
+    """One safety-net pull of the orders the shop changed (oms/shop_pull.py): its window and what it found."""
+
+    class Status(models.TextChoices):
+        RUNNING = "RUNNING", "Running"
+        OK = "OK", "Done"
+        FAILED = "FAILED", "Failed"
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    since = models.DateTimeField(help_text="Orders updated since this time were asked for.")
+    until = models.DateTimeField(help_text="The newest update seen: the next pull starts here (minus the overlap).")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    found = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["status"], condition=Q(status="RUNNING"), name="one_running_shop_pull"),
+        ]
+
+    def __str__(self) -> str:
+        return f"shop pull {self.pk} ({self.status}): found {self.found}"

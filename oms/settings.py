@@ -189,6 +189,11 @@ SHOPIFY_GRAPHQL_URL = os.environ.get("SHOPIFY_GRAPHQL_URL", "")
 SHOPIFY_NOTIFY_CUSTOMER = env_bool("SHOPIFY_NOTIFY_CUSTOMER", True)
 # An order canceled here is refunded in Shopify.
 SHOPIFY_CANCEL_REFUND = env_bool("SHOPIFY_CANCEL_REFUND", True)
+# The safety-net pull of orders Shopify changed (oms/shop_pull.py): how often, how far back the first pull looks,
+# and how much each pull overlaps the previous one (a pull is idempotent, the overlap costs only reads).
+SHOPIFY_PULL_SECONDS = float(os.environ.get("SHOPIFY_PULL_SECONDS", "900"))
+SHOPIFY_PULL_FIRST_HOURS = float(os.environ.get("SHOPIFY_PULL_FIRST_HOURS", "24"))
+SHOPIFY_PULL_OVERLAP_SECONDS = float(os.environ.get("SHOPIFY_PULL_OVERLAP_SECONDS", "300"))
 # Who tells the customer a pickup is ready: "storefill" (our email with the code) or "shop" (a SHOP message
 # `pickup-ready`; with Shopify, its own "ready for pickup" notification). Never both.
 PICKUP_READY_NOTIFIED_BY = os.environ.get("PICKUP_READY_NOTIFIED_BY", "storefill")
@@ -249,6 +254,7 @@ CELERY_BEAT_SCHEDULE = {
     "import-inventory-drops": {"task": "oms.tasks.import_inventory_drops", "schedule": FEED_DROP_SECONDS},
     "import-wms-drops": {"task": "oms.tasks.import_wms_drops", "schedule": FEED_DROP_SECONDS},
     "export-erp-feeds": {"task": "oms.tasks.export_erp_feeds", "schedule": FEED_EXPORT_SECONDS},
+    "pull-shop-orders": {"task": "oms.tasks.pull_shop_orders", "schedule": SHOPIFY_PULL_SECONDS},
 }
 
 # --- Routing ------------------------------------------------------------------------------------

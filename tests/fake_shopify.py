@@ -34,6 +34,9 @@ OPERATIONS = {  # operationName → what its document must contain
                                       "orderEditSetQuantity(id: $id, lineItemId: $lineItemId, quantity: $quantity",
                                       "userErrors"],
     "StorefillOrderEditCommit": ["orderEditCommit(id: $id", "userErrors"],
+    "StorefillOrdersUpdated": ["query StorefillOrdersUpdated($first: Int!, $after: String, $query: String!)",
+                               "orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT)",
+                               "pageInfo { hasNextPage endCursor }", "legacyResourceId", "lineItems(first: 250)"],
 }
 CANCEL_REASONS = {"CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF"}
 
@@ -82,6 +85,7 @@ class FakeShopify:
         self.throttle_next = 0
         self.user_errors_next: dict[str, list[dict]] = {}
         self.edits: dict[str, dict] = {}
+        self.pullable: list[dict] = []  # GraphQL Order nodes the orders query answers with (see order_node)
         shop = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -269,6 +273,22 @@ class FakeShopify:
                                                                 "quantity": variables["quantity"]},
                                          "userErrors": self._user_errors("orderEditSetQuantity")}}
 
+    def _storefill_orders_updated(self, variables: dict) -> dict:
+        _only(variables, {"first", "after", "query"}, required={"first", "query"})
+        first = variables["first"]
+        if not isinstance(first, int) or not 1 <= first <= 250:
+            raise Invalid("first must be an Int from 1 to 250")
+        match = re.fullmatch(r"updated_at:>='(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)'", variables["query"])
+        if match is None:
+            raise Invalid(f"unexpected search query {variables['query']!r}")
+        nodes = sorted((node for node in self.pullable if node["updatedAt"] >= match.group(1)),
+                       key=lambda node: (node["updatedAt"], node["id"]))
+        start = int(variables["after"]) if variables.get("after") else 0
+        page = nodes[start:start + first]
+        end = start + len(page)
+        return {"orders": {"pageInfo": {"hasNextPage": end < len(nodes), "endCursor": str(end) if page else None},
+                           "nodes": page}}
+
     def _storefill_order_edit_commit(self, variables: dict) -> dict:
         _only(variables, {"id", "notifyCustomer", "staffNote"}, required={"id"})
         edit = self.edits.pop(variables["id"], None)
@@ -302,3 +322,27 @@ def _only(variables: dict, allowed: set[str], *, required: set[str] | None = Non
 
 def _refused(mutation: str, message: str) -> dict:
     return {mutation: {"fulfillment": None, "userErrors": [{"field": ["fulfillment"], "message": message}]}}
+
+
+def order_node(number: int, *, updated_at: str, sku: str, quantity: int = 1, cancelled_at: str | None = None,
+               pickup_store: str | None = None) -> dict:
+    """A GraphQL Order node as Shopify answers the orders query (the fields oms.shop_pull asks for)."""
+    return {
+        "id": f"gid://shopify/Order/{number}", "legacyResourceId": str(number), "name": f"#P{number}",
+        "email": "pulled@example.com", "phone": None, "createdAt": "2026-12-01T08:00:00Z", "updatedAt": updated_at,
+        "cancelledAt": cancelled_at, "cancelReason": "CUSTOMER" if cancelled_at else None,
+        "displayFinancialStatus": "PAID", "tags": [], "currencyCode": "USD",
+        "totalPriceSet": {"shopMoney": {"amount": "25.00"}},
+        "customer": {"firstName": "Pat", "lastName": "Pulled", "email": "pulled@example.com", "phone": None},
+        "shippingAddress": {"name": "Pat Pulled", "address1": "1 Main St", "address2": None, "city": "Chicago",
+                            "zip": "60601", "province": "Illinois", "provinceCode": "IL", "countryCodeV2": "US",
+                            "phone": None, "latitude": 41.88, "longitude": -87.62},
+        "billingAddress": None,
+        "customAttributes": [{"key": "pickup_store", "value": pickup_store}] if pickup_store else [],
+        "shippingLines": {"nodes": [{"code": "pickup" if pickup_store else "standard", "title": "Shipping"}]},
+        "lineItems": {"nodes": [{
+            "id": f"gid://shopify/LineItem/{number}1", "sku": sku, "title": "Pulled item", "name": "Pulled item",
+            "quantity": quantity, "currentQuantity": quantity,
+            "originalUnitPriceSet": {"shopMoney": {"amount": "25.00"}}, "customAttributes": [],
+        }]},
+    }

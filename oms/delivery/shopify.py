@@ -86,6 +86,16 @@ class ShopifyClient:
         return answer.get("data") or {}
 
 
+def shopify_client() -> ShopifyClient:
+    """The Admin API client of the configured shop (SHOPIFY_SHOP_DOMAIN, SHOPIFY_ADMIN_TOKEN, SHOPIFY_API_VERSION;
+    SHOPIFY_GRAPHQL_URL replaces the endpoint, e.g. in tests)."""
+    if not settings.SHOPIFY_SHOP_DOMAIN or not settings.SHOPIFY_ADMIN_TOKEN:
+        raise ImproperlyConfigured("Shopify needs SHOPIFY_SHOP_DOMAIN and SHOPIFY_ADMIN_TOKEN")
+    endpoint = settings.SHOPIFY_GRAPHQL_URL or (
+        f"https://{settings.SHOPIFY_SHOP_DOMAIN}/admin/api/{settings.SHOPIFY_API_VERSION}/graphql.json")
+    return ShopifyClient(endpoint=endpoint, token=settings.SHOPIFY_ADMIN_TOKEN, timeout=settings.SHOP_SYNC_TIMEOUT)
+
+
 def throttle_wait(answer: dict) -> float:
     """Seconds until a throttled query's cost is restored: (requested − available) / restore rate."""
     cost = (answer.get("extensions") or {}).get("cost") or {}
@@ -194,12 +204,7 @@ class ShopifyAdapter:
     """Delivers SHOP outbox messages to Shopify (see the module docstring)."""
 
     def __init__(self):
-        if not settings.SHOPIFY_SHOP_DOMAIN or not settings.SHOPIFY_ADMIN_TOKEN:
-            raise ImproperlyConfigured("the Shopify adapter needs SHOPIFY_SHOP_DOMAIN and SHOPIFY_ADMIN_TOKEN")
-        endpoint = settings.SHOPIFY_GRAPHQL_URL or (
-            f"https://{settings.SHOPIFY_SHOP_DOMAIN}/admin/api/{settings.SHOPIFY_API_VERSION}/graphql.json")
-        self.client = ShopifyClient(endpoint=endpoint, token=settings.SHOPIFY_ADMIN_TOKEN,
-                                    timeout=settings.SHOP_SYNC_TIMEOUT)
+        self.client = shopify_client()
 
     def deliver(self, message: OutboxMessage) -> None:
         handler = {
