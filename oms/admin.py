@@ -22,6 +22,7 @@ from oms.models import (
     Product,
     RejectionReason,
     RoutingRule,
+    ShopPull,
     TransitionLog,
 )
 from oms.orders import order_cancel
@@ -239,6 +240,14 @@ class BrokeringRunAdmin(ViewOnlyAdmin):
                     "lines_considered", "lines_allocated", "lines_parked"]
     list_filter = ["queue", "status", "trigger"]
     search_fields = ["queue"]
+
+
+@admin.register(ShopPull)
+class ShopPullAdmin(ViewOnlyAdmin):
+    """The safety-net pulls of orders from Shopify: when, which window, what each found."""
+
+    list_display = ["pk", "status", "started_at", "since", "until", "found", "created", "updated", "error"]
+    list_filter = ["status"]
 
 
 @admin.register(RejectionReason)

@@ -20,6 +20,7 @@ from oms.models import (
     Order,
     OutboxMessage,
     RejectionReason,
+    ShopPull,
     TransitionLog,
 )
 from oms.outbox import outbox_write
@@ -44,6 +45,7 @@ REGISTERED = [
     "fulfillment.pickjob", "fulfillment.packjob", "fulfillment.shipment", "fulfillment.parcel",
     "fulfillment.handoverjob", "fulfillment.boxtype", "fulfillment.shortpickreason",
     "oms.routingrule", "oms.brokeringrun", "oms.rejectionreason", "oms.linerejection", "oms.feedfile",
+    "oms.shoppull",
 ]
 
 
@@ -77,6 +79,7 @@ def records():
                                created_at=now)
     inventory_feed_import(io.BytesIO(f"facility,sku,on_hand,counted_at\n{facility.code},NOPE,1,2026-01-01T00:00Z\n"
                                      .encode()), name="counts.csv", source="UPLOAD")
+    ShopPull.objects.create(started_at=now, since=now, until=now, status=ShopPull.Status.OK, found=2, created=1)
     rules_ensure_defaults()
     BrokeringRun.objects.create(queue="BROKERING", status="SUCCEEDED", started_at=now, heartbeat_at=now,
                                 finished_at=now)
