@@ -6,6 +6,7 @@ from django.utils import timezone
 from oms.approval import orders_approve_pending
 from oms.dispatch import outbox_dispatch
 from oms.feeds.inventory import inventory_drops_import
+from oms.feeds.wms import wms_drops_import
 from oms.parkings import unfillable_cancel_expired, waiting_lines_release
 from oms.routing.runs import RunAlreadyActive, brokering_run
 
@@ -62,4 +63,15 @@ def import_inventory_drops() -> list[str]:
     recognised by its hash and changes nothing.
     """
     results = inventory_drops_import(now=timezone.now())
+    return [f"{name}: {result.summary() if result else 'failed (kept for a retry)'}" for name, result in results]
+
+
+@shared_task(acks_late=True)
+def import_wms_drops() -> list[str]:
+    """Import the WMS files dropped in FEEDS_DIR/inbox/{acknowledgements,fulfilled,rejected}/ (every FEED_DROP_SECONDS).
+
+    Safe to run twice or at once, like import_inventory_drops: files are claimed by an atomic rename and
+    content already imported changes nothing.
+    """
+    results = wms_drops_import(now=timezone.now())
     return [f"{name}: {result.summary() if result else 'failed (kept for a retry)'}" for name, result in results]
