@@ -1,11 +1,16 @@
 """Rejected import: units go to the REJECTED queue with the warehouse excluded, to be routed elsewhere."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from oms.ledger import stock_ledger_problems
 from oms.models import LineRejection, OrderLine, OrderNote
 from oms.routing.runs import brokering_run
 from tests.oms.wms.wms_world import (
+    FULFILLED,
+    FULFILLED_HEADER,
     REJECTED,
     REJECTED_HEADER,
     import_text,
@@ -80,3 +85,17 @@ def test_rejected_rows_that_do_not_apply_are_listed_with_their_line():
         (4, f"order '{order.name}' has no line 999999"),
     ]
     assert LineRejection.objects.count() == 1
+
+
+def test_rejecting_what_is_left_of_a_partly_shipped_request_completes_it():
+    world = make_world()
+    order, (lamp, vase), request = sent_order((world.lamp, 1), (world.vase, 1))
+    at = (timezone.now() - timedelta(hours=1)).isoformat(timespec="seconds")
+    import_text(FULFILLED, FULFILLED_HEADER + f"{order.name},{lamp.pk},WH-01,{at},1,T-1,ups\n")
+
+    import_text(REJECTED, REJECTED_HEADER + f"{order.name},{vase.pk},WH-01,1,not-in-stock\n")
+
+    request.refresh_from_db()
+    order.refresh_from_db()
+    assert (request.status, order.status) == ("COMPLETED", "APPROVED")
+    assert OrderLine.objects.get(pk=vase.pk).queue == "REJECTED"
