@@ -15,9 +15,8 @@ from fulfillment.carriers import carrier_get
 from fulfillment.carriers.base import CarrierError
 from fulfillment.handover import carrier_name, fulfillment_payload
 from fulfillment.models import Parcel, ParcelItem, Shipment
-from oms.cancellations import _split_off
 from oms.history import record, transit
-from oms.lines import order_lines_hand_over
+from oms.lines import order_line_split, order_lines_hand_over
 from oms.models import FulfillmentRequest, Order, OrderLine, OutboxMessage
 from oms.outbox import outbox_write
 from stores.models import Facility, StockLevel
@@ -72,7 +71,7 @@ def warehouse_shipment_ship(
     shipped: list[OrderLine] = []
     packed: dict[int, int] = {}
     for line, quantity in items:
-        part = _split_off(line, quantity) if quantity < line.quantity else line
+        part = order_line_split(line, quantity) if quantity < line.quantity else line
         shipped.append(part)
         packed[part.pk] = quantity
     why = f"shipped by warehouse {facility.code}"

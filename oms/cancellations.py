@@ -19,7 +19,7 @@ from fulfillment.models import HandoverJob, PackJob, Parcel, ParcelItem, PickJob
 from fulfillment.picking import pick_job_close_if_done
 from fulfillment.putback import put_back_create
 from oms.history import record, transit
-from oms.lines import request_cancel_if_empty
+from oms.lines import order_line_split, request_cancel_if_empty
 from oms.models import Order, OrderLine, OrderNote, TransitionLog
 from oms.orders import _lines_cancel, order_cancel, order_settle, picked_units
 from oms.shop_messages import shop_lines_canceled
@@ -112,7 +112,7 @@ def order_line_reduce(
                                                      reason=reason, now=now)
                 entries += more
             else:
-                gone = _split_off(line, take) if take < line.quantity else line
+                gone = order_line_split(line, take) if take < line.quantity else line
                 entries += _lines_cancel(lines=[gone], actor=actor, reason=reason, now=now)
             canceled.append((line, take))
             gone_ids.append(gone.pk)
@@ -136,21 +136,6 @@ def order_line_reduce(
 
 def _label(line: OrderLine) -> str:
     return f"line {line.external_line_id} ({line.sku or line.title or 'no SKU'})"
-
-
-def _split_off(line: OrderLine, quantity: int) -> OrderLine:
-    """A new line of `quantity` units split off `line` in the same state; `line` keeps the rest."""
-    line.quantity -= quantity
-    line.save(update_fields=["quantity"])
-    part = OrderLine.objects.create(
-        order_id=line.order_id, external_line_id=line.external_line_id, parent=line, product_id=line.product_id,
-        sku=line.sku, title=line.title, quantity=quantity, unit_price=line.unit_price, status=line.status,
-        kind=line.kind, promise_date=line.promise_date, queue=line.queue, queued_at=line.queued_at,
-        pickup_store_code=line.pickup_store_code, pickup_facility_id=line.pickup_facility_id,
-        allocated_facility_id=line.allocated_facility_id, fulfillment_request_id=line.fulfillment_request_id,
-    )
-    part.excluded_facilities.set(line.excluded_facilities.all())
-    return part
 
 
 def _lines_cancel_with_work(*, order: Order, lines: list[OrderLine], actor, reason: str,
@@ -213,7 +198,7 @@ def _allocated_units_cancel(*, order: Order, line: OrderLine, quantity: int, act
         else:
             item.quantity -= take
             item.save(update_fields=["quantity"])
-    gone = _split_off(line, quantity)
+    gone = order_line_split(line, quantity)
     unpicked_gone = quantity - from_picked
     if unpicked_gone:
         stock_release(facility_id=gone.allocated_facility_id, product_id=gone.product_id, quantity=unpicked_gone,

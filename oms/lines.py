@@ -99,7 +99,7 @@ def order_lines_hand_over(
                       now=now)
         entries.append(transit(line, "fulfil", actor=actor, reason=reason, at=now))
         line.save(update_fields=["status"])
-    entries += _requests_complete({line.fulfillment_request_id for line in lines} - {None}, actor=actor, now=now)
+    entries += requests_complete_if_done({line.fulfillment_request_id for line in lines} - {None}, actor=actor, now=now)
     order_ids = {line.order_id for line in lines}
     for order in Order.objects.filter(pk__in=order_ids).order_by("pk").select_for_update(of=("self",)):
         all_lines = list(OrderLine.objects.filter(order=order).order_by("pk"))
@@ -107,8 +107,8 @@ def order_lines_hand_over(
     return entries
 
 
-def _requests_complete(request_ids: set[int], *, actor, now: datetime) -> list[TransitionLog]:
-    """Complete the requests none of whose lines is still open (allocated to them)."""
+def requests_complete_if_done(request_ids: set[int], *, actor, now: datetime) -> list[TransitionLog]:
+    """Complete the PROCESSED/ACKNOWLEDGED requests none of whose lines is still open (allocated to them)."""
     entries = []
     requests = FulfillmentRequest.objects.filter(
         pk__in=request_ids, status__in=[FulfillmentRequest.Status.PROCESSED, FulfillmentRequest.Status.ACKNOWLEDGED]
@@ -173,6 +173,22 @@ def order_lines_cancel_held(
         line.save(update_fields=["status", "cancel_reason"])
     if lines and notify_shop:
         shop_lines_canceled(order=order, canceled=[(line, line.quantity) for line in lines], reason=reason, now=now)
-    entries += _requests_complete({line.fulfillment_request_id for line in lines} - {None}, actor=actor, now=now)
+    entries += requests_complete_if_done({line.fulfillment_request_id for line in lines} - {None}, actor=actor, now=now)
     order_settle(order=order, lines=list(OrderLine.objects.filter(order=order).order_by("pk")), actor=actor, now=now)
     return entries
+
+
+def order_line_split(line: OrderLine, quantity: int) -> OrderLine:
+    """A new line of `quantity` units split off `line` in the same state; `line` keeps the rest (the caller holds
+    the order's lock). Both keep the shop's line id, so the shop still sees one line."""
+    line.quantity -= quantity
+    line.save(update_fields=["quantity"])
+    part = OrderLine.objects.create(
+        order_id=line.order_id, external_line_id=line.external_line_id, parent=line, product_id=line.product_id,
+        sku=line.sku, title=line.title, quantity=quantity, unit_price=line.unit_price, status=line.status,
+        kind=line.kind, promise_date=line.promise_date, queue=line.queue, queued_at=line.queued_at,
+        pickup_store_code=line.pickup_store_code, pickup_facility_id=line.pickup_facility_id,
+        allocated_facility_id=line.allocated_facility_id, fulfillment_request_id=line.fulfillment_request_id,
+    )
+    part.excluded_facilities.set(line.excluded_facilities.all())
+    return part

@@ -36,7 +36,7 @@ from oms.feeds.files import (
     feed_file_receive,
 )
 from oms.history import record
-from oms.lines import _requests_complete, order_line_requeue, request_acknowledge, request_cancel_if_empty
+from oms.lines import order_line_requeue, request_acknowledge, request_cancel_if_empty, requests_complete_if_done
 from oms.models import FeedFile, FulfillmentRequest, LineRejection, Order, OrderLine, OrderNote, RejectionReason
 from stores.models import Facility
 
@@ -402,7 +402,7 @@ def _rejection_apply(unit: list[WmsRow], *, facilities, outcome: Outcome, actor,
     entries += request_cancel_if_empty(request_id=request.pk, actor=actor, now=now,
                                        reason=f"everything rejected by warehouse {facility.code}")
     # Some lines of the request shipped before: with nothing open left it is complete, not canceled.
-    entries += _requests_complete({request.pk}, actor=actor, now=now)
+    entries += requests_complete_if_done({request.pk}, actor=actor, now=now)
     record(entries)
     outcome.applied += 1
 
