@@ -276,6 +276,9 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # An ERP message is delivered by being written into a feed file (oms.feeds.exports): the file it went into.
+    export = models.ForeignKey("oms.FeedExport", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="messages")
 
     class Meta:
         ordering = ["pk"]
@@ -663,3 +666,30 @@ class ShopPull(models.Model):
 
     def __str__(self) -> str:
         return f"shop pull {self.pk} ({self.status}): found {self.found}"
+
+
+class FeedExport(models.Model):
+    """One CSV file written for the ERP/WMS (oms/feeds/exports.py): its messages are the outbox rows linked to it.
+
+    Committed before its file is written; `written_at` is set once the file is complete under its final name, so
+    an export without it is a file still to (re)write from its messages (docs/erp-feeds.md).
+    """
+
+    class Kind(models.TextChoices):
+        ORDERS = "orders", "Orders"
+        ALLOCATIONS = "allocations", "Allocations"
+        FULFILLED = "fulfilled", "Fulfilled by stores"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    file_name = models.CharField(max_length=255, help_text="Under FEEDS_DIR/outbox/<kind>/.")
+    rows = models.PositiveIntegerField(default=0, help_text="CSV rows after the header.")
+    created_at = models.DateTimeField(db_index=True)
+    written_at = models.DateTimeField(null=True, blank=True, help_text="When the file was complete under its name.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["written_at"], condition=Q(written_at__isnull=True),
+                                name="feed_export_unwritten")]
+
+    def __str__(self) -> str:
+        return f"export #{self.pk} {self.file_name} ({self.rows} rows)"

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from oms.approval import orders_approve_pending
 from oms.dispatch import outbox_dispatch
+from oms.feeds.exports import erp_feeds_export
 from oms.feeds.inventory import inventory_drops_import
 from oms.feeds.wms import wms_drops_import
 from oms.parkings import unfillable_cancel_expired, waiting_lines_release
@@ -75,3 +76,13 @@ def import_wms_drops() -> list[str]:
     """
     results = wms_drops_import(now=timezone.now())
     return [f"{name}: {result.summary() if result else 'failed (kept for a retry)'}" for name, result in results]
+
+
+@shared_task(acks_late=True)
+def export_erp_feeds() -> list[str]:
+    """Write the ERP/WMS export files from the PENDING ERP outbox messages (every FEED_EXPORT_SECONDS).
+
+    Safe to run twice or at once: messages are taken under SKIP LOCKED into one export each, and a file a
+    crash left unwritten is written again, identically, by the next run (oms/feeds/exports.py).
+    """
+    return erp_feeds_export(now=timezone.now()).lines()
