@@ -19,6 +19,7 @@ from django.utils import timezone
 from fulfillment.errors import StoreRefusal
 from fulfillment.models import HandoverJob, PickLine, PutBackTask
 from fulfillment.putback import put_back_create
+from oms.feeds.exports import erp_fulfilled_payload
 from oms.history import record, transit
 from oms.lines import LineError, order_lines_cancel_held, order_lines_hand_over
 from oms.models import Order, OrderLine, OutboxMessage, TransitionLog
@@ -315,6 +316,12 @@ def _hand_over(
         outbox_write(kind="fulfillment", destination=OutboxMessage.Destination.SHOP, order=order, now=now,
                      idempotency_key=f"fulfillment:handover:{handover.pk}",
                      payload=pickup_fulfillment_payload(handover=handover, lines=to_hand_over))
+        # What a store handed over, for the ERP to bill (docs/erp-feeds.md, fulfilled export).
+        outbox_write(kind="erp-fulfilled", destination=OutboxMessage.Destination.ERP, order=order, now=now,
+                     idempotency_key=f"erp-fulfilled:handover:{handover.pk}",
+                     payload=erp_fulfilled_payload(order=order, facility=handover.facility,
+                                                   items=[(line, line.quantity) for line in to_hand_over],
+                                                   shipped_at=now, carrier="", service="PICKUP", tracking_numbers=[]))
         stock_levels_lock(pks=StockLevel.objects.filter(
             facility_id=handover.facility_id, product_id__in={line.product_id for line in to_hand_over},
         ).values_list("pk", flat=True))

@@ -22,6 +22,7 @@ from fulfillment.carriers.base import CarrierError
 from fulfillment.errors import StoreRefusal
 from fulfillment.models import HandoverJob, Parcel, ParcelItem, Shipment
 from fulfillment.packing import facility_address
+from oms.feeds.exports import erp_fulfilled_payload
 from oms.history import record, transit
 from oms.lines import LineError, order_lines_hand_over
 from oms.models import Order, OrderLine, OutboxMessage, TransitionLog
@@ -219,6 +220,16 @@ def _shipment_ship(
         kind="fulfillment", destination=OutboxMessage.Destination.SHOP,
         idempotency_key=f"fulfillment:shipment:{shipment.pk}", order=shipment.order, now=now,
         payload=fulfillment_payload(shipment=shipment, parcels=parcels, lines=shipped_lines, packed=packed),
+    )
+    # What a store shipped, for the ERP to bill (docs/erp-feeds.md, fulfilled export).
+    outbox_write(
+        kind="erp-fulfilled", destination=OutboxMessage.Destination.ERP,
+        idempotency_key=f"erp-fulfilled:shipment:{shipment.pk}", order=shipment.order, now=now,
+        payload=erp_fulfilled_payload(
+            order=shipment.order, facility=facility, items=[(line, packed[line.pk]) for line in shipped_lines],
+            shipped_at=now, carrier=shipment.carrier, service=shipment.service,
+            tracking_numbers=[parcel.tracking_number for parcel in parcels],
+        ),
     )
     # Stock rows in primary-key order before oms.lines consumes them line by line (no deadlock between
     # two handovers of different orders sharing products).

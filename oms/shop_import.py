@@ -11,8 +11,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from oms.cancellations import order_line_reduce
-from oms.models import Order, OrderLine, OrderNote, Product, ShopWebhook
+from oms.feeds.exports import erp_order_payload
+from oms.models import Order, OrderLine, OrderNote, OutboxMessage, Product, ShopWebhook
 from oms.orders import order_cancel
+from oms.outbox import outbox_write
 from stores.models import Facility
 
 CHANNEL = "shopify"
@@ -412,6 +414,9 @@ def _order_create(*, data: _OrderData, payload: dict, now: datetime) -> Order:
     order.problems = data.problems + _line_problems(lines)
     if order.problems:
         order.save(update_fields=["problems"])
+    # The ERP holds every order from the moment we do (docs/erp-feeds.md, orders export).
+    outbox_write(kind="erp-order", destination=OutboxMessage.Destination.ERP, idempotency_key=f"erp-order:{order.pk}",
+                 order=order, now=now, payload=erp_order_payload(order=order, lines=lines))
     return order
 
 
