@@ -10,6 +10,7 @@ from oms.feeds.inventory import inventory_drops_import
 from oms.feeds.wms import wms_drops_import
 from oms.parkings import unfillable_cancel_expired, waiting_lines_release
 from oms.routing.runs import RunAlreadyActive, brokering_run
+from oms.shop_pull import PullError, shop_orders_pull
 
 
 @shared_task(acks_late=True)
@@ -86,3 +87,17 @@ def export_erp_feeds() -> list[str]:
     crash left unwritten is written again, identically, by the next run (oms/feeds/exports.py).
     """
     return erp_feeds_export(now=timezone.now()).lines()
+
+
+@shared_task(acks_late=True)
+def pull_shop_orders() -> str:
+    """Import the orders Shopify changed since the last good pull (every SHOPIFY_PULL_SECONDS; oms/shop_pull.py).
+
+    Without Shopify settings it does nothing. Safe to run twice: one pull runs at a time and each order version
+    is imported once.
+    """
+    try:
+        pull = shop_orders_pull(now=timezone.now())
+    except PullError as exc:
+        return f"skipped: {exc}"
+    return f"{pull.status}: found {pull.found}, created {pull.created}, updated {pull.updated}"
