@@ -8,7 +8,17 @@ from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour
 
 from fulfillment.models import PickJob
-from oms.models import BrokeringRun, FeedFile, FeedProblem, Order, OrderLine, OutboxMessage, TransitionLog
+from oms.models import (
+    BrokeringRun,
+    FeedExport,
+    FeedFile,
+    FeedProblem,
+    Order,
+    OrderLine,
+    OutboxMessage,
+    ShopPull,
+    TransitionLog,
+)
 from oms.outbox import STOPPED
 from stores.models import Facility
 
@@ -164,6 +174,16 @@ def outbox_messages(*, status: str = "", destination: str = "", kind: str = "", 
 def feed_files() -> QuerySet:
     """Every feed file, newest first, with who uploaded it."""
     return FeedFile.objects.select_related("actor").order_by("-received_at", "-pk")
+
+
+def feed_exports(*, limit: int = 20) -> list[FeedExport]:
+    """The newest files written for the ERP/WMS (an export without written_at is still to be written)."""
+    return list(FeedExport.objects.order_by("-created_at", "-pk")[:limit])
+
+
+def shop_pulls(*, limit: int = 10) -> list[ShopPull]:
+    """The newest safety-net pulls of orders from the shop."""
+    return list(ShopPull.objects.order_by("-started_at", "-pk")[:limit])
 
 
 def feed_problems(*, feed_id: int) -> QuerySet:

@@ -94,6 +94,7 @@ def outbox_retry_all(request):
 def _feeds_page(request, form: InventoryUploadForm, *, status: int = 200):
     return TemplateResponse(request, "console/ops/feeds.html", {
         "form": form, "page": _page(request, selectors.feed_files()),
+        "exports": selectors.feed_exports(), "pulls": selectors.shop_pulls(),
     }, status=status)
 
 
