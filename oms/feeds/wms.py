@@ -57,7 +57,6 @@ WHOLE_NUMBER = re.compile(r"[0-9]+")
 LENGTHS = {"order": 64, "facility": 32, "request": 80, "tracking_number": 64, "carrier": 40, "service": 40,
            "tracking_url": 200, "reason": 120}
 # A file with malformed rows is refused naming this many of them.
-SHOWN_MALFORMED = 5
 
 
 class RowRejected(Exception):
@@ -99,8 +98,9 @@ def wms_feed_import(
     """Import one WMS file of `kind` (ACKNOWLEDGEMENTS, FULFILLED or REJECTED; a binary file object).
 
     Content already imported (or being imported by another process right now) changes nothing and comes
-    back as `duplicate` with the first import's report. A file that cannot be read as a whole, or has a
-    malformed row, is REFUSED and changes nothing; otherwise its rows apply and the FeedFile is the report.
+    back as `duplicate` with the first import's report. A file that cannot be read as a whole (empty, not
+    UTF-8 CSV, wrong header) is REFUSED and changes nothing; otherwise its good rows apply, each malformed or
+    inapplicable row is rejected with its line number and reason, and the FeedFile is the report.
     """
     if kind not in COLUMNS:
         raise ValueError(f"not a WMS import kind: {kind!r}")
@@ -142,10 +142,14 @@ def _wms_apply(kind: str, feed_id: int, claim, *, actor, now: datetime) -> FeedF
     try:
         names = csv_header(path, required=required, optional=optional)
         total = csv_count(path)
-        rows = _rows_parse(path, names=names, facilities=facilities, now=now)
+        rows, malformed = _rows_parse(path, names=names, facilities=facilities, now=now)
     except FeedRefused as refusal:
         return feed_file_finish(feed_id=feed_id, claim=claim, now=now, refused=str(refusal))
     FeedFile.objects.filter(pk=feed_id, claim=claim).update(rows_total=total)
+    if malformed and feed.lines_done == 0 and feed.rows_rejected == 0:  # reported once, even if resumed
+        with transaction.atomic():
+            locked = feed_file_lock(feed_id=feed_id, claim=claim)
+            feed_chunk_record(locked, lines_done=0, problems=malformed, now=now)
     apply_unit = UNIT_APPLY[kind]
     source = f"feed #{feed_id} {feed.name}"[:120]
     for unit in _units(kind, rows):
@@ -170,25 +174,21 @@ def _units(kind: str, rows: list[WmsRow]) -> list[list[WmsRow]]:
     return list(groups.values())  # dicts keep insertion order: by first line
 
 
-def _rows_parse(path, *, names: list[str], facilities: dict[str, Facility], now: datetime) -> list[WmsRow]:
-    """Every data row checked for its form; FeedRefused naming the first malformed rows if any is.
+def _rows_parse(path, *, names: list[str], facilities: dict[str, Facility],
+                now: datetime) -> tuple[list[WmsRow], list[tuple[int, str, str]]]:
+    """The well-formed data rows, and the malformed ones as rejected rows (line, reason, raw row).
 
     WMS files are a warehouse's day (thousands of rows, not the inventory feed's hundreds of thousands):
     they are held in memory so a fulfilled file's shipments can be grouped across the file.
     """
-    rows, malformed, count = [], [], 0
+    rows, malformed = [], []
     for csv_row in csv_rows(path):
         values, problems = _row_parse(csv_row, names=names, facilities=facilities, now=now)
         if problems:
-            count += 1
-            if len(malformed) < SHOWN_MALFORMED:
-                malformed.append(f"line {csv_row.line}: {'; '.join(problems)}")
+            malformed.append((csv_row.line, "; ".join(problems), csv_row.raw()))
         else:
             rows.append(values)
-    if malformed:
-        more = f" (and {count - len(malformed)} more malformed rows)" if count > len(malformed) else ""
-        raise FeedRefused(f"malformed rows, nothing applied: {' | '.join(malformed)}{more}")
-    return rows
+    return rows, malformed
 
 
 def _row_parse(row: CsvRow, *, names: list[str], facilities: dict[str, Facility],

@@ -44,25 +44,16 @@ MALFORMED = [
     (REJECTED, "order,line_id,facility,quantity,reason\n#1,{lamp},WH-01,1,défaut\n".encode("latin-1"),
      "the file is not UTF-8 text (invalid byte at offset"),
     (ACK, b"order,line_id,facility\n\"#1,{lamp},WH-01\n", "the file is not CSV"),
-    (FULFILLED, FULFILLED_HEADER.encode() + b"{order},{lamp},WH-01,{at},two,T-1,ups\n",
-     "malformed rows, nothing applied: line 2: quantity 'two' is not a whole number of 1 or more"),
-    (FULFILLED, FULFILLED_HEADER.encode() + b"{order},{lamp},WH-01,{at},1,T-1,ups\n"
-     b"{order},{lamp},WH-01,03/01/2025,1,T-2,ups\n",
-     "line 3: shipped_at '03/01/2025' is not an ISO 8601 date"),
-    (REJECTED, REJECTED_HEADER.encode() + b"{order},{lamp},WH-01,1,no stock\n{order},x,WH-01,0,\n",
-     "line 3: reason is empty; line_id 'x' is not a whole number; quantity '0' is not a whole number of 1 or more"),
-    (ACK, ACK_HEADER.encode() + b"{order},{lamp}\n", "line 2: expected 3 columns, found 2"),
 ]
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("kind", "content", "message"), MALFORMED, ids=[
-    "empty", "semicolons", "wrong-header", "latin-1", "not-csv", "bad-quantity", "bad-date", "bad-row", "columns"])
-def test_a_malformed_file_is_refused_as_a_whole_and_changes_nothing(kind, content, message):
+    "empty", "semicolons", "wrong-header", "latin-1", "not-csv"])
+def test_a_file_that_cannot_be_read_is_refused_as_a_whole_and_changes_nothing(kind, content, message):
     world = make_world()
     order, (lamp,), _ = sent_order((world.lamp, 1))
-    content = (content.replace(b"{order}", order.name.encode()).replace(b"{lamp}", str(lamp.pk).encode())
-               .replace(b"{at}", iso(timezone.now() - timedelta(hours=1)).encode()))
+    content = content.replace(b"{order}", order.name.encode()).replace(b"{lamp}", str(lamp.pk).encode())
     before = snapshot()
 
     result = import_text(kind, content)
@@ -71,16 +62,39 @@ def test_a_malformed_file_is_refused_as_a_whole_and_changes_nothing(kind, conten
     assert snapshot() == before
 
 
+BAD_ROWS = [
+    (FULFILLED, FULFILLED_HEADER + "{order},{lamp},WH-01,{at},two,T-1,ups\n{order},{vase},WH-01,{at},1,T-2,ups\n",
+     [(2, "quantity 'two' is not a whole number of 1 or more")]),
+    (FULFILLED, FULFILLED_HEADER + "{order},{lamp},WH-01,03/01/2025,1,T-1,ups\n{order},{vase},WH-01,{at},1,T-2,ups\n",
+     [(2, "shipped_at '03/01/2025' is not an ISO 8601 date or date and time (e.g. 2025-03-01T18:30:00Z)")]),
+    (FULFILLED, FULFILLED_HEADER + "{order},{lamp},WH-01,{tomorrow},1,T-1,ups\n{order},{vase},WH-01,{at},1,T-2,ups\n",
+     [(2, "shipped_at '{tomorrow}' is in the future")]),
+    (REJECTED, REJECTED_HEADER + "{order},x,WH-01,0,\n{order},{vase},WH-01,1,no stock\n",
+     [(2, "reason is empty; line_id 'x' is not a whole number; quantity '0' is not a whole number of 1 or more")]),
+    (ACK, ACK_HEADER + "{order},{lamp}\n{order},{vase},WH-01\n", [(2, "expected 3 columns, found 2")]),
+]
+
+
 @pytest.mark.django_db
-def test_a_shipped_date_in_the_future_refuses_the_file():
+@pytest.mark.parametrize(("kind", "text", "rejected"), BAD_ROWS, ids=[
+    "bad-quantity", "bad-date", "future-date", "bad-row", "columns"])
+def test_malformed_rows_are_rejected_with_their_line_and_the_good_rows_apply(kind, text, rejected):
     world = make_world()
-    order, (lamp,), _ = sent_order((world.lamp, 1))
-    tomorrow = (timezone.now() + timedelta(days=1)).date().isoformat()
+    order, (lamp, vase), _ = sent_order((world.lamp, 1), (world.vase, 1))
+    values = {"order": order.name, "lamp": lamp.pk, "vase": vase.pk, "at": iso(timezone.now() - timedelta(hours=1)),
+              "tomorrow": (timezone.now() + timedelta(days=1)).date().isoformat()}
 
-    result = import_text(FULFILLED, FULFILLED_HEADER + f"{order.name},{lamp.pk},WH-01,{tomorrow},1,T-1,ups\n")
+    result = import_text(kind, text.format(**values))
 
-    assert result.feed.error == (f"malformed rows, nothing applied: line 2: shipped_at '{tomorrow}' is in the "
-                                 "future")
+    feed = result.feed
+    assert (feed.status, feed.rows_total, feed.rows_rejected, feed.rows_applied) == ("DONE", 2, 1, 1)
+    assert [(p.line, p.reason) for p in feed.problems.order_by("line")] == [
+        (line, reason.format(**values)) for line, reason in rejected]
+    vase.refresh_from_db()
+    if kind == FULFILLED:
+        assert vase.status == "FULFILLED"
+    elif kind == REJECTED:
+        assert (vase.status, vase.queue) == ("QUEUED", "REJECTED")
 
 
 @pytest.mark.django_db
