@@ -218,3 +218,22 @@ def store_defaults(request):
 
     with request.getfixturevalue("django_db_blocker").unblock():
         store_defaults_ensure()
+
+
+@pytest.fixture(autouse=True)
+def outbox_kicks_stay_home(request, monkeypatch):
+    """Outside the tests that use the real worker, the outbox's on-commit kick goes to a broker that is not there.
+
+    A transactional test's commits would otherwise kick the session's worker (if an earlier test started it),
+    which then delivers this test's messages behind its back — and may still hold row locks when the test's
+    database flush comes, which deadlocks. The kick's code still runs (and fails the way a broker outage does).
+    """
+    if request.node.get_closest_marker("celery"):
+        return
+    from celery import Celery
+
+    from oms import outbox
+
+    nowhere = Celery("no-worker-here", set_as_current=False)
+    nowhere.conf.broker_write_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    monkeypatch.setattr(outbox, "celery_app", nowhere)

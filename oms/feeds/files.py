@@ -395,3 +395,15 @@ def feed_drops_import(
         logger.info("feed drop %s: %s (%.1f s)", name, result.summary(), time.monotonic() - started)
         results.append((name, result))
     return results
+
+
+def feed_report_lines(result: FeedImport, *, name: str, shown: int = 10) -> list[str]:
+    """What a command prints for one imported file (`name`, as given): its summary, then its first rejected rows."""
+    feed = result.feed
+    lines = [f"{name}: {result.summary()} (feed #{feed.pk})"]
+    if not result.duplicate:
+        problems = feed.problems.order_by("line", "pk")[:shown]
+        lines += [f"  line {problem.line}: {problem.reason}" for problem in problems]
+        if feed.rows_rejected > shown:
+            lines.append(f"  … {feed.rows_rejected - shown} more rejected rows (console: Feeds, #{feed.pk})")
+    return lines

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from oms.feeds.files import feed_report_lines
 from oms.feeds.inventory import inventory_feed_import
 from oms.models import FeedFile
 
@@ -26,15 +27,9 @@ class Command(BaseCommand):
                     result = inventory_feed_import(file, name=path.name, source=FeedFile.Source.COMMAND)
             except OSError as exc:
                 raise CommandError(f"cannot read {path}: {exc}") from exc
-            feed = result.feed
-            self.stdout.write(f"{path.name}: {result.summary()} (feed #{feed.pk})")
-            if feed.status == FeedFile.Status.REFUSED:
+            for line in feed_report_lines(result, name=path.name, shown=SHOWN_PROBLEMS):
+                self.stdout.write(line)
+            if result.feed.status == FeedFile.Status.REFUSED:
                 refused.append(path.name)
-            if not result.duplicate:
-                for problem in feed.problems.order_by("line", "pk")[:SHOWN_PROBLEMS]:
-                    self.stdout.write(f"  line {problem.line}: {problem.reason}")
-                if feed.rows_rejected > SHOWN_PROBLEMS:
-                    self.stdout.write(f"  … {feed.rows_rejected - SHOWN_PROBLEMS} more rejected rows "
-                                      f"(admin: Feed files, #{feed.pk})")
         if refused:
             raise CommandError(f"refused: {', '.join(refused)}")

@@ -1,29 +1,13 @@
-"""Fixtures of the feed tests: a feeds folder per test (the worker tests share the session's), a small world."""
+"""Fixtures of the feed tests: a small world (each test's feeds folder comes from tests/oms/conftest.py)."""
 
-import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import transaction
 from django.utils import timezone
 
 from stores.stock import stock_levels_open
 from tests.factories import FacilityFactory, ProductFactory
-
-
-@pytest.fixture(autouse=True)
-def feeds_dir(request, settings, tmp_path):
-    """Each test's own FEEDS_DIR; a test on the real worker uses the one it shares with it (var/test), emptied."""
-    if request.node.get_closest_marker("celery"):
-        folder = Path(django_settings.FEEDS_DIR)
-        shutil.rmtree(folder, ignore_errors=True)
-        yield folder
-        shutil.rmtree(folder, ignore_errors=True)
-        return
-    settings.FEEDS_DIR = tmp_path / "feeds"
-    yield settings.FEEDS_DIR
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures of the ERP export tests: a feeds folder per test (the worker test shares the session's)."""
+"""Fixtures of the order-management tests: feed files never land in another test's folder."""
 
 import shutil
 from pathlib import Path
@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 
 @pytest.fixture(autouse=True)
 def feeds_dir(request, settings, tmp_path):
-    """Each test's own FEEDS_DIR; a test on the real worker uses the one it shares with it, emptied."""
+    """Each test's own FEEDS_DIR; a test on the real worker uses the one it shares with it (var/test), emptied."""
     if request.node.get_closest_marker("celery"):
         folder = Path(django_settings.FEEDS_DIR)
         shutil.rmtree(folder, ignore_errors=True)
