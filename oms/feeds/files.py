@@ -407,3 +407,22 @@ def feed_report_lines(result: FeedImport, *, name: str, shown: int = 10) -> list
         if feed.rows_rejected > shown:
             lines.append(f"  … {feed.rows_rejected - shown} more rejected rows (console: Feeds, #{feed.pk})")
     return lines
+
+
+def feed_import(file, *, kind: str, name: str, source: str, actor, now: datetime,
+                apply: Callable[[int, uuid.UUID], FeedFile]) -> FeedImport:
+    """Receive a file of `kind` and, unless its content was seen before, apply it with `apply(feed_id, claim)`.
+
+    Content already imported (or being imported right now by another process) changes nothing and comes back
+    as `duplicate` with the first import's report; a file an earlier delivery found unreadable is refused again.
+    """
+    feed, new = feed_file_receive(file, kind=kind, name=name, source=source, actor=actor, now=now)
+    claim = feed_file_claim(feed_id=feed.pk, now=now)
+    if claim is None:
+        feed.refresh_from_db()
+        return FeedImport(feed=feed, duplicate=not (new and feed.status == FeedFile.Status.REFUSED))
+    try:
+        return FeedImport(feed=apply(feed.pk, claim))
+    except ClaimLost:
+        feed.refresh_from_db()
+        return FeedImport(feed=feed, duplicate=True)

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from oms.feeds.files import (
-    ClaimLost,
     CsvRow,
     FeedImport,
     FeedRefused,
@@ -19,11 +18,10 @@ from oms.feeds.files import (
     csv_rows,
     feed_chunk_record,
     feed_drops_import,
-    feed_file_claim,
     feed_file_finish,
     feed_file_lock,
     feed_file_path,
-    feed_file_receive,
+    feed_import,
 )
 from oms.models import FeedFile, Product
 from stores.models import Facility, StockLevel
@@ -50,16 +48,8 @@ def inventory_feed_import(
     report is the returned FeedFile. A file that cannot be read as a whole is REFUSED and changes nothing.
     """
     now = now or timezone.now()
-    feed, new = feed_file_receive(file, kind=KIND, name=name, source=source, actor=actor, now=now)
-    claim = feed_file_claim(feed_id=feed.pk, now=now)
-    if claim is None:
-        feed.refresh_from_db()
-        return FeedImport(feed=feed, duplicate=not (new and feed.status == FeedFile.Status.REFUSED))
-    try:
-        return FeedImport(feed=_inventory_apply(feed.pk, claim, actor=actor, now=now))
-    except ClaimLost:
-        feed.refresh_from_db()
-        return FeedImport(feed=feed, duplicate=True)
+    return feed_import(file, kind=KIND, name=name, source=source, actor=actor, now=now,
+                       apply=lambda feed_id, claim: _inventory_apply(feed_id, claim, actor=actor, now=now))
 
 
 def inventory_drops_import(*, now: datetime) -> list[tuple[str, FeedImport | None]]:

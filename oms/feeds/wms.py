@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from fulfillment.warehouse import parcel_shipped_get, tracking_url_for, warehouse_shipment_ship
 from oms.feeds.files import (
-    ClaimLost,
     CsvRow,
     FeedImport,
     FeedRefused,
@@ -29,11 +28,10 @@ from oms.feeds.files import (
     csv_rows,
     feed_chunk_record,
     feed_drops_import,
-    feed_file_claim,
     feed_file_finish,
     feed_file_lock,
     feed_file_path,
-    feed_file_receive,
+    feed_import,
 )
 from oms.history import record
 from oms.lines import order_line_requeue, request_acknowledge, request_cancel_if_empty, requests_complete_if_done
@@ -105,16 +103,8 @@ def wms_feed_import(
     if kind not in COLUMNS:
         raise ValueError(f"not a WMS import kind: {kind!r}")
     now = now or timezone.now()
-    feed, new = feed_file_receive(file, kind=kind, name=name, source=source, actor=actor, now=now)
-    claim = feed_file_claim(feed_id=feed.pk, now=now)
-    if claim is None:
-        feed.refresh_from_db()
-        return FeedImport(feed=feed, duplicate=not (new and feed.status == FeedFile.Status.REFUSED))
-    try:
-        return FeedImport(feed=_wms_apply(kind, feed.pk, claim, actor=actor, now=now))
-    except ClaimLost:
-        feed.refresh_from_db()
-        return FeedImport(feed=feed, duplicate=True)
+    return feed_import(file, kind=kind, name=name, source=source, actor=actor, now=now,
+                       apply=lambda feed_id, claim: _wms_apply(kind, feed_id, claim, actor=actor, now=now))
 
 
 def wms_drops_import(*, now: datetime) -> list[tuple[str, FeedImport | None]]:
