@@ -1,6 +1,7 @@
 """Celery tasks of the order-management app: thin callers of the services."""
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from oms.approval import orders_approve_pending
@@ -20,10 +21,12 @@ def approve_orders() -> dict:
 
 
 @shared_task(acks_late=True)
-def broker_queue(queue: str) -> dict:
-    """Route one queue (scheduled per queue); a run of that queue already going is a normal outcome."""
+def broker_queue(queue: str, trigger: str = "schedule", actor_id: int | None = None) -> dict:
+    """Route one queue (scheduled per queue, or asked for from the console with who asked); a run of that queue
+    already going is a normal outcome."""
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     try:
-        run = brokering_run(queue=queue, trigger="schedule")
+        run = brokering_run(queue=queue, trigger=trigger, actor=actor)
     except RunAlreadyActive:
         return {"skipped": "already running"}
     return {

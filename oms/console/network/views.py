@@ -157,7 +157,7 @@ def queue_run(request, queue: str):
     if not form.is_valid():
         return _refused(request, queue, "No run was started: tick the box to confirm.", run_form=form)
     try:
-        brokering_run_request(queue=queue)
+        brokering_run_request(queue=queue, actor=request.user)
     except RunAlreadyActive:
         return _refused(request, queue, f"A run of {queue} is running: no second run was started.", status=409)
     except ValueError as exc:

@@ -190,15 +190,26 @@ def test_release_without_confirming_is_refused(ops_client):
     assert OrderLine.objects.get(pk=line.pk).queue == "PRE_ORDER"
 
 
-def test_run_now_queues_the_brokering_task_on_commit(ops_client, monkeypatch, django_capture_on_commit_callbacks):
+def test_run_now_queues_the_brokering_task_on_commit(ops_client, operations_user, monkeypatch,
+                                                     django_capture_on_commit_callbacks):
     asked = []
     monkeypatch.setattr(oms.console.network.services.broker_queue, "delay", lambda **kwargs: asked.append(kwargs))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = ops_client.post("/console/queues/REJECTED/run/", {"confirm": "on"}, follow=True)
 
-    assert asked == [{"queue": "REJECTED"}]
+    assert asked == [{"queue": "REJECTED", "trigger": "console", "actor_id": operations_user.pk}]
     assert "A brokering run of REJECTED was queued" in response.content.decode()
+
+
+def test_a_run_asked_for_from_the_console_records_who_asked(operations_user):
+    from oms.models import BrokeringRun
+    from oms.tasks import broker_queue
+
+    broker_queue(queue="REJECTED", trigger="console", actor_id=operations_user.pk)  # what the worker runs
+
+    run = BrokeringRun.objects.get()
+    assert (run.queue, run.trigger, run.actor) == ("REJECTED", "console", operations_user)
 
 
 def test_run_now_needs_confirmation(ops_client, monkeypatch):
