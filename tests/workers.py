@@ -34,8 +34,12 @@ def worker_start(name: str, env: dict, *, queue: str | None = None, beat_schedul
             log.seek(log_start)
             return f"{hostname} ready.".encode() in log.read()
 
-    wait_for(lambda: process.poll() is not None or ready(), timeout=60, message=f"{name} worker up")
-    assert process.poll() is None, f"see test-artifacts/celery-{name}.log"
+    try:
+        wait_for(lambda: process.poll() is not None or ready(), timeout=60, message=f"{name} worker up")
+        assert process.poll() is None, f"see test-artifacts/celery-{name}.log"
+    except BaseException:
+        worker_kill(process)  # never leave a half-started worker (and its beat) behind the test
+        raise
     return process
 
 
