@@ -1,6 +1,7 @@
 """A store with stock, people and orders routed to it through the real routing path (oms.routing.order_route)."""
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from fulfillment.models import PickJob
@@ -46,4 +47,12 @@ def routed_order(facility, items: list[tuple], *, pickup: bool = False, now=None
     return order, job
 
 
-__all__ = ["ProductFactory", "routed_order", "stock", "store_with_people"]
+HTMX = {"HTTP_HX_REQUEST": "true"}  # the header htmx sends: views answer with the partial
+
+
+def store_url(name: str, facility, *args) -> str:
+    """The tablet page `fulfillment:<name>` of this facility."""
+    return reverse(f"fulfillment:{name}", args=[facility.code, *args])
+
+
+__all__ = ["HTMX", "ProductFactory", "routed_order", "stock", "store_url", "store_with_people"]

@@ -21,11 +21,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def store():
-    return store_with_people()
-
-
-@pytest.fixture
 def products(store):
     facility, _, _ = store
     shirt, mug = ProductFactory(name="Oxford shirt"), ProductFactory(name="Enamel mug")

@@ -10,14 +10,10 @@ from oms.models import Order
 from stores.models import Facility
 from tests.factories import ProductFactory
 from tests.fulfillment.counter_world import lines_of, ready_pickup, snapshot, stock, store_with_people
+from tests.fulfillment.store_world import HTMX
+from tests.fulfillment.store_world import store_url as url
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def store():
-    return store_with_people()
 
 
 @pytest.fixture
@@ -35,10 +31,6 @@ def pickup(store, products):
     shirt, mug = products
     return ready_pickup(facility, associate, [(shirt, 2), (mug, 1)], code="K7QP2M", customer_name="Grace Hopper",
                         email="grace@example.com", phone="+1 312 555 0199")
-
-
-def url(name, facility, *args):
-    return reverse(f"fulfillment:{name}", args=[facility.code, *args])
 
 
 def test_the_counter_lists_the_ready_pickups(client, store, pickup):

@@ -32,11 +32,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def store():
-    return store_with_people()
-
-
-@pytest.fixture
 def products(store):
     facility, _, _ = store
     shirt, mug = ProductFactory(name="Shirt", weight_grams=300), ProductFactory(name="Mug", weight_grams=450)

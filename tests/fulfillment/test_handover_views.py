@@ -6,21 +6,16 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from fulfillment.handover import handover_scan
 from fulfillment.models import Parcel, Shipment
 from oms.models import Order
 from tests.factories import ProductFactory
 from tests.fulfillment.packing_world import packed, pdf_text, picked_order, stock, store_with_people
+from tests.fulfillment.store_world import HTMX
+from tests.fulfillment.store_world import store_url as url
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def store():
-    return store_with_people()
 
 
 @pytest.fixture
@@ -41,10 +36,6 @@ def waiting_parcel(facility, associate, shirt) -> Parcel:
 def parcel(store, shirt):
     facility, associate, _ = store
     return waiting_parcel(facility, associate, shirt)
-
-
-def url(name, facility, *args):
-    return reverse(f"fulfillment:{name}", args=[facility.code, *args])
 
 
 def test_the_page_lists_waiting_parcels_per_carrier_with_a_focused_scan_field(client, store, parcel):

@@ -6,7 +6,6 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from fulfillment.models import HandoverJob, PackJob, Parcel
 from fulfillment.packing import pack_job_start
@@ -21,14 +20,10 @@ from tests.fulfillment.packing_world import (
     store_with_people,
     version_of,
 )
+from tests.fulfillment.store_world import HTMX
+from tests.fulfillment.store_world import store_url as url
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def store():
-    return store_with_people()
 
 
 @pytest.fixture
@@ -49,10 +44,6 @@ def job(store, shirt):
 def started(store, job):
     facility, associate, _ = store
     return pack_job_start(pack_job_id=job.pk, facility_id=facility.pk, actor=associate, version=0)
-
-
-def url(name, facility, *args):
-    return reverse(f"fulfillment:{name}", args=[facility.code, *args])
 
 
 def parcel_of(job) -> Parcel:

@@ -23,11 +23,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def store():
-    return store_with_people()
-
-
-@pytest.fixture
 def two_line_job(store):
     facility, associate, _ = store
     shirt, mug = ProductFactory(name="Shirt"), ProductFactory(name="Mug")

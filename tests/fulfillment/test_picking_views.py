@@ -3,20 +3,14 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from fulfillment.models import PickJob
 from fulfillment.picking import pick_batch_create, pick_job_start
 from tests.factories import ProductFactory
-from tests.fulfillment.store_world import routed_order, stock, store_with_people
+from tests.fulfillment.store_world import HTMX, routed_order, stock, store_with_people
+from tests.fulfillment.store_world import store_url as url
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def store():
-    return store_with_people()
 
 
 @pytest.fixture
@@ -26,10 +20,6 @@ def job(store):
     stock(facility, shirt, 5, "A-01")
     _, job = routed_order(facility, [(shirt, 2)])
     return job
-
-
-def url(name, facility, *args):
-    return reverse(f"fulfillment:{name}", args=[facility.code, *args])
 
 
 def test_the_queue_lists_the_stores_jobs_with_counts_per_tab(client, store, job):

@@ -7,10 +7,9 @@ from fulfillment.models import HandoverJob
 from oms.models import OrderNote, OutboxMessage
 from tests.factories import ProductFactory
 from tests.fulfillment.counter_world import ready_pickup
-from tests.fulfillment.store_world import stock, store_with_people
+from tests.fulfillment.store_world import HTMX, stock, store_with_people
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture

@@ -3,20 +3,15 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from fulfillment.counter import pickup_hand_over
 from fulfillment.models import PutBackTask
 from tests.factories import ProductFactory
 from tests.fulfillment.counter_world import levels, lines_of, ready_pickup, stock, store_with_people
+from tests.fulfillment.store_world import HTMX
+from tests.fulfillment.store_world import store_url as url
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def store():
-    return store_with_people()
 
 
 @pytest.fixture
@@ -39,10 +34,6 @@ def task(store, products):
     facility, associate, _ = store
     shirt, mug = products
     return refused_pickup(facility, associate, [(shirt, 2), (mug, 1)])
-
-
-def url(name, facility, *args):
-    return reverse(f"fulfillment:{name}", args=[facility.code, *args])
 
 
 def test_the_page_lists_open_tasks_with_items_in_bin_order(client, store, task):

@@ -25,11 +25,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def store():
-    return store_with_people()
-
-
-@pytest.fixture
 def job2(store):
     """An order of 2 shirts and 1 mug at the store, which holds 5 of each."""
     facility, _, _ = store

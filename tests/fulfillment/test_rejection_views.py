@@ -7,15 +7,10 @@ from fulfillment.models import LineProblem, PickJob
 from fulfillment.rejection import line_problem_report
 from oms.models import LineRejection, OrderLine
 from tests.factories import ProductFactory
-from tests.fulfillment.store_world import routed_order, stock, store_with_people
+from tests.fulfillment.store_world import HTMX, routed_order, stock, store_with_people
+from tests.fulfillment.store_world import store_url as url
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def store():
-    return store_with_people()
 
 
 @pytest.fixture
@@ -25,10 +20,6 @@ def job(store):
     stock(facility, shirt, 5, "A-01")
     _, job = routed_order(facility, [(shirt, 2)])
     return job
-
-
-def url(name, facility, *args):
-    return reverse(f"fulfillment:{name}", args=[facility.code, *args])
 
 
 def test_managers_see_reject_and_associates_see_report_a_problem(client, store, job):
