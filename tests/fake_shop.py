@@ -23,6 +23,11 @@ from oms.delivery.shop import shop_signature_valid
 SECRET = "fake-shop-secret"
 
 
+class _Server(ThreadingHTTPServer):
+    allow_reuse_address = True  # listen on the same port again at once after stop()
+    daemon_threads = True
+
+
 @dataclass
 class Received:
     key: str
@@ -45,7 +50,7 @@ class FakeShop:
         self.slow_seconds = 2.0
         self.held = threading.Event()
         self.release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self.port = port
         self.start()
 
@@ -63,9 +68,7 @@ class FakeShop:
             def log_message(self, *args):
                 pass
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", self.port), Handler)
         self.port = server.server_address[1]
         self._server = server
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
