@@ -29,16 +29,18 @@ serve: install
 services:
 	scripts/ensure-test-services
 
-## test: the whole suite (PostgreSQL, a real Celery worker on Redis, Chromium, SQLite demo smoke test)
-test: install services
+## test: lint, then the whole suite (PostgreSQL, a real Celery worker on Redis, Chromium, SQLite demo smoke test)
+test: install services lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: the brokering benchmark (10k and 20k orders, three runs each) on its own database storefill_bench
 bench: install services
 	scripts/bench
 
+## lint: ruff, and the layers contract of docs/architecture.md (pyproject.toml, import-linter)
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean-demo:
 	rm -rf var/storefill.sqlite3* var/celery-queue var/celerybeat*

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db import models
 
 from fulfillment.models import BoxType, HandoverJob, PackJob, Parcel, PickJob, PickLine, Shipment, ShortPickReason
-from oms.admin import ViewOnlyAdmin, ViewOnlyInline
+from oms.core.admin import ViewOnlyAdmin, ViewOnlyInline
 
 
 class PickLineInline(ViewOnlyInline):

@@ -5,7 +5,7 @@ order's ALLOCATED pickup lines at the handover's store (`handover_lines`). Handi
 check/do split: `_lock` takes the order, its lines and the handover (the lock order of every
 order-level service) and checks store, state and the version the associate saw; `_hand_over` writes.
 Refused lines are canceled with their units held for a put-back task (fulfillment.putback); the rest
-leave the building through oms.lines, after the shop's "fulfillment" message is in the outbox.
+leave the building through oms.core.lines, after the shop's "fulfillment" message is in the outbox.
 """
 
 import re
@@ -19,11 +19,11 @@ from django.utils import timezone
 from fulfillment.errors import StoreRefusal
 from fulfillment.models import HandoverJob, PickLine, PutBackTask
 from fulfillment.putback import put_back_create
-from oms.feeds.exports import erp_fulfilled_payload
-from oms.history import record, transit
-from oms.lines import LineError, order_lines_cancel_held, order_lines_hand_over
+from oms.core.erp_records import erp_fulfilled_payload
+from oms.core.history import record, transit
+from oms.core.lines import LineError, order_lines_cancel_held, order_lines_hand_over
 from oms.models import Order, OrderLine, OutboxMessage, TransitionLog
-from oms.outbox import outbox_write
+from oms.outbox.messages import outbox_write
 from stores.models import Facility, StockLevel
 from stores.stock import StockError, stock_levels_lock
 

@@ -10,9 +10,9 @@ from datetime import datetime
 
 import segno
 
-from oms.delivery.email import Email, InlineImage, email_kind
-from oms.delivery.samples import email_sample
 from oms.models import OutboxMessage
+from oms.outbox.email import Email, InlineImage, email_kind
+from oms.outbox.samples import email_sample
 from stores.models import WEEKDAYS, Facility
 
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),

@@ -2,7 +2,7 @@
 
 When the last parcel of a shipment is handed over the shipment is SHIPPED, its carrier handover job
 HANDED_OVER, the shop's "fulfillment" message is written to the outbox and the order lines are handed
-over (oms.lines: stock leaves the building, lines FULFILLED, the order COMPLETED when all is done) —
+over (oms.core.lines: stock leaves the building, lines FULFILLED, the order COMPLETED when all is done) —
 all in the scan's transaction. Rows are locked in the order the order cancellation takes them
 (orders, their lines, handover jobs, parcels, shipments), so a scan racing a cancellation waits
 instead of deadlocking; two associates scanning the same parcel serialize on its order, and the
@@ -22,11 +22,11 @@ from fulfillment.carriers.base import CarrierError
 from fulfillment.errors import StoreRefusal
 from fulfillment.models import HandoverJob, Parcel, ParcelItem, Shipment
 from fulfillment.packing import facility_address
-from oms.feeds.exports import erp_fulfilled_payload
-from oms.history import record, transit
-from oms.lines import LineError, order_lines_hand_over
+from oms.core.erp_records import erp_fulfilled_payload
+from oms.core.history import record, transit
+from oms.core.lines import LineError, order_lines_hand_over
 from oms.models import Order, OrderLine, OutboxMessage, TransitionLog
-from oms.outbox import outbox_write
+from oms.outbox.messages import outbox_write
 from stores.models import Facility, StockLevel
 from stores.stock import stock_levels_lock
 
@@ -231,7 +231,7 @@ def _shipment_ship(
             tracking_numbers=[parcel.tracking_number for parcel in parcels],
         ),
     )
-    # Stock rows in primary-key order before oms.lines consumes them line by line (no deadlock between
+    # Stock rows in primary-key order before oms.core.lines consumes them line by line (no deadlock between
     # two handovers of different orders sharing products).
     stock_levels_lock(pks=StockLevel.objects.filter(
         facility_id=shipment.facility_id, product_id__in={line.product_id for line in shipped_lines},

@@ -24,7 +24,7 @@ from fulfillment.carriers import carrier_default, carrier_get
 from fulfillment.carriers.base import Address, Carrier, CarrierError, LabelRequest, LabelResult, ParcelSpec
 from fulfillment.errors import StoreRefusal
 from fulfillment.models import BoxType, HandoverJob, PackJob, Parcel, ParcelItem, PickJob, Shipment
-from oms.history import record, transit
+from oms.core.history import record, transit
 from oms.models import Order, OrderLine, TransitionLog
 from stores.models import Facility
 

@@ -18,8 +18,8 @@ from fulfillment.errors import StoreRefusal
 from fulfillment.models import HandoverJob, PickBatch, PickJob, PickLine, ShortPickReason
 from fulfillment.packing import pack_job_create
 from fulfillment.pickup import pickup_ready
-from oms.history import record, transit
-from oms.lines import order_line_requeue, rejected_queue_for, request_acknowledge, request_cancel_if_empty
+from oms.core.history import record, transit
+from oms.core.lines import order_line_requeue, rejected_queue_for, request_acknowledge, request_cancel_if_empty
 from oms.models import Order, OrderLine, TransitionLog
 from stores.models import InventoryAdjustment, StoreMembership
 from stores.stock import stock_adjust
@@ -444,7 +444,7 @@ def pick_job_close_if_done(*, job: PickJob, actor, now: datetime) -> tuple[bool,
     lines = list(PickLine.objects.select_related("order_line__product").filter(pick_job=job).order_by("pk"))
     if any(line.status == LineStatus.OPEN for line in lines):
         return False, []
-    # A line canceled while the job was picked (oms.cancellations) went to a put-back: not packed, not handed over.
+    # A line canceled while the job was picked went to a put-back: not packed, not handed over.
     picked = [line for line in lines if line.order_line.status == OrderLine.Status.ALLOCATED and (
               line.status == LineStatus.PICKED or (line.status == LineStatus.SHORT and line.picked_quantity))]
     entries = [transit(job, "close", actor=actor, at=now,

@@ -17,10 +17,10 @@ from fulfillment.due import pickup_expires_at
 from fulfillment.errors import StoreRefusal
 from fulfillment.models import HandoverJob, PutBackTask
 from fulfillment.putback import put_back_create
-from oms.history import record, transit
-from oms.lines import order_lines_cancel_held
+from oms.core.history import record, transit
+from oms.core.lines import order_lines_cancel_held
 from oms.models import Order, OrderLine, OrderNote, OutboxMessage
-from oms.outbox import outbox_write
+from oms.outbox.messages import outbox_write
 from stores.models import Facility
 
 logger = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 The one mechanism DESIGN.md describes for canceled, rejected, refused and uncollected picked units:
 the line is canceled (or sent back) at once, its units stay reserved under an OPEN put-back task on
 the store's tablet, and confirming the task — the associate has put the units back — releases the
-reservation. `oms.ledger.open_reservations` counts open put-back items, so the ledger reconciles
+reservation. `fulfillment.ledger.open_reservations` counts open put-back items, so the ledger reconciles
 at every moment in between.
 """
 
@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from fulfillment.errors import StoreRefusal
 from fulfillment.models import PutBackItem, PutBackTask
-from oms.history import transit
+from oms.core.history import transit
 from oms.models import OrderLine
 from stores.models import StockLevel
 from stores.stock import stock_release

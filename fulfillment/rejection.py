@@ -2,7 +2,7 @@
 
 A rejection is close to a short pick (`picking._line_short`), but it is the manager's call and it says
 why: the reason (oms.RejectionReason, edited by operations staff) decides the stock effect. The units
-leave the store (`oms.lines.order_line_requeue`: split, requeued to REJECTED — BOPIS_REJECTED for a
+leave the store (`oms.core.lines.order_line_requeue`: split, requeued to REJECTED — BOPIS_REJECTED for a
 pickup line — with this store excluded); units already picked keep their reservation under a put-back
 task until an associate confirms they are back on the shelf. With `Facility.allow_partial_rejection`
 off, rejecting one item sends the whole order back: the other lines go as "rejected to avoid split",
@@ -32,8 +32,8 @@ from fulfillment.picking import (
     pick_lines_lock,
 )
 from fulfillment.putback import put_back_create
-from oms.history import record, transit
-from oms.lines import order_line_requeue, request_cancel_if_empty
+from oms.core.history import record, transit
+from oms.core.lines import order_line_requeue, request_cancel_if_empty
 from oms.models import LineRejection, OrderLine, RejectionReason, TransitionLog
 from stores.models import InventoryAdjustment, StockLevel
 from stores.stock import stock_adjust, stock_levels_lock

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from fulfillment.due import reroute_deadline
 from fulfillment.models import PickJob, PickLine
-from oms.history import record, transit
-from oms.lines import order_line_requeue, request_cancel_if_empty
+from oms.core.history import record, transit
+from oms.core.lines import order_line_requeue, request_cancel_if_empty
 from oms.models import Order, OrderLine, TransitionLog
 
 REASON = "not started in time"

@@ -4,7 +4,7 @@ A warehouse packs and labels in its own system, so nothing here goes through pic
 handover scan: the shipment is created and moved OPEN → READY → SHIPPED and its parcel OPEN → LABELED →
 HANDED_OVER at once (every transition logged, at the time the warehouse gives). From there it is what
 `handover._shipment_ship` does for a store: the shop's `fulfillment` message goes to the outbox first, then
-`oms.lines.order_lines_hand_over` consumes the stock, fulfils the lines, completes the request and settles
+`oms.core.lines.order_lines_hand_over` consumes the stock, fulfils the lines, completes the request and settles
 the order — so `fulfillment` always precedes `order-completed`.
 """
 
@@ -15,10 +15,10 @@ from fulfillment.carriers import carrier_get
 from fulfillment.carriers.base import CarrierError
 from fulfillment.handover import carrier_name, fulfillment_payload
 from fulfillment.models import Parcel, ParcelItem, Shipment
-from oms.history import record, transit
-from oms.lines import order_line_split, order_lines_hand_over
+from oms.core.history import record, transit
+from oms.core.lines import order_line_split, order_lines_hand_over
 from oms.models import FulfillmentRequest, Order, OrderLine, OutboxMessage
-from oms.outbox import outbox_write
+from oms.outbox.messages import outbox_write
 from stores.models import Facility, StockLevel
 from stores.stock import stock_levels_lock
 

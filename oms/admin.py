@@ -9,7 +9,7 @@ from django.db import models
 from django.template import engines
 from django.template.response import TemplateResponse
 
-from oms.approval import ApprovalError, order_approve
+from oms.core.admin import ViewOnlyAdmin, ViewOnlyInline
 from oms.models import (
     BrokeringRun,
     FeedFile,
@@ -25,34 +25,10 @@ from oms.models import (
     ShopPull,
     TransitionLog,
 )
-from oms.orders import order_cancel
+from oms.orders.approval import ApprovalError, order_approve
+from oms.orders.cancel import order_cancel
 from oms.routing.rule_form import RoutingRuleForm
 from stores.access import is_operations
-
-
-class ViewOnlyMixin:
-    """For records that only services write: every change must go through them so it is logged."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ViewOnlyAdmin(ViewOnlyMixin, admin.ModelAdmin):
-    pass
-
-
-class ViewOnlyInline(ViewOnlyMixin, admin.TabularInline):
-    extra = 0
-    show_change_link = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields
 
 
 @admin.register(Product)

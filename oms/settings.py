@@ -173,13 +173,14 @@ OUTBOX_EMAIL_MODULES = env_list("OUTBOX_EMAIL_MODULES", "")
 
 # --- Shop ---------------------------------------------------------------------------------------
 SHOPIFY_WEBHOOK_SECRET = os.environ.get("SHOPIFY_WEBHOOK_SECRET", "storefill-dev-webhook-secret")
-# The shop's side of the sync (docs/shop-sync.md): with OUTBOX_ADAPTERS "SHOP=oms.delivery.shop.ShopWebhookAdapter"
+# The shop's side of the sync (docs/shop-sync.md): with OUTBOX_ADAPTERS
+# "SHOP=oms.outbox.shop_webhook.ShopWebhookAdapter"
 # every SHOP message is POSTed here as JSON, signed with HMAC-SHA256 of SHOP_SYNC_SECRET.
 SHOP_SYNC_URL = os.environ.get("SHOP_SYNC_URL", "")
 SHOP_SYNC_SECRET = os.environ.get("SHOP_SYNC_SECRET", "")
 # Seconds to wait for the shop's answer before trying again later.
 SHOP_SYNC_TIMEOUT = float(os.environ.get("SHOP_SYNC_TIMEOUT", "10"))
-# Shopify's Admin GraphQL API (docs/shopify.md), used when SHOP_SYNC_ADAPTER is oms.delivery.shopify.ShopifyAdapter.
+# Shopify's Admin GraphQL API (docs/shopify.md), used when SHOP_SYNC_ADAPTER is oms.shop.shopify.ShopifyAdapter.
 SHOPIFY_SHOP_DOMAIN = os.environ.get("SHOPIFY_SHOP_DOMAIN", "")  # e.g. storefill-demo.myshopify.com
 SHOPIFY_ADMIN_TOKEN = os.environ.get("SHOPIFY_ADMIN_TOKEN", "")
 SHOPIFY_API_VERSION = os.environ.get("SHOPIFY_API_VERSION", "2025-01")
@@ -189,7 +190,7 @@ SHOPIFY_GRAPHQL_URL = os.environ.get("SHOPIFY_GRAPHQL_URL", "")
 SHOPIFY_NOTIFY_CUSTOMER = env_bool("SHOPIFY_NOTIFY_CUSTOMER", True)
 # An order canceled here is refunded in Shopify.
 SHOPIFY_CANCEL_REFUND = env_bool("SHOPIFY_CANCEL_REFUND", True)
-# The safety-net pull of orders Shopify changed (oms/shop_pull.py): how often, how far back the first pull looks,
+# The safety-net pull of orders Shopify changed (oms/shop/pull.py): how often, how far back the first pull looks,
 # and how much each pull overlaps the previous one (a pull is idempotent, the overlap costs only reads).
 SHOPIFY_PULL_SECONDS = float(os.environ.get("SHOPIFY_PULL_SECONDS", "900"))
 SHOPIFY_PULL_FIRST_HOURS = float(os.environ.get("SHOPIFY_PULL_FIRST_HOURS", "24"))
@@ -200,14 +201,14 @@ PICKUP_READY_NOTIFIED_BY = os.environ.get("PICKUP_READY_NOTIFIED_BY", "storefill
 if PICKUP_READY_NOTIFIED_BY not in ("storefill", "shop"):
     raise ImproperlyConfigured('PICKUP_READY_NOTIFIED_BY must be "storefill" or "shop"')
 # The SHOP destination's adapter once SHOP_SYNC_URL is set (issue 9 adds a Shopify one behind the same interface).
-SHOP_SYNC_ADAPTER = os.environ.get("SHOP_SYNC_ADAPTER", "oms.delivery.shop.ShopWebhookAdapter")
+SHOP_SYNC_ADAPTER = os.environ.get("SHOP_SYNC_ADAPTER", "oms.outbox.shop_webhook.ShopWebhookAdapter")
 
 # Outbox destination → adapter class (docs/outbox.md). Default: customer emails always, the shop once
-# SHOP_SYNC_URL is set; OUTBOX_ADAPTERS ("EMAIL=oms.delivery.email.EmailAdapter,SHOP=…") replaces the whole
+# SHOP_SYNC_URL is set; OUTBOX_ADAPTERS ("EMAIL=oms.outbox.email.EmailAdapter,SHOP=…") replaces the whole
 # map. A destination without an adapter is not delivered: its messages wait, PENDING, until one is configured.
 OUTBOX_ADAPTERS = dict(item.split("=", 1) for item in env_list(
     "OUTBOX_ADAPTERS",
-    "EMAIL=oms.delivery.email.EmailAdapter"
+    "EMAIL=oms.outbox.email.EmailAdapter"
     + (f",SHOP={SHOP_SYNC_ADAPTER}" if SHOP_SYNC_URL or SHOP_SYNC_ADAPTER.endswith(".ShopifyAdapter") else ""),
 ))
 
@@ -264,7 +265,7 @@ BROKERING_RUN_STALE_SECONDS = int(os.environ.get("BROKERING_RUN_STALE_SECONDS", 
 # Tell the shop when lines are parked as unfillable.
 SHOP_NOTIFY_UNFILLABLE = env_bool("SHOP_NOTIFY_UNFILLABLE", False)
 
-# --- Pickup alternatives (oms/alternatives.py) --------------------------------------------------
+# --- Pickup alternatives (oms/pickup/alternatives.py) --------------------------------------------------
 # Days a customer's alternatives link (another store, delivery, cancel) stays valid.
 PICKUP_OFFER_DAYS = int(os.environ.get("PICKUP_OFFER_DAYS", "7"))
 # Where customers reach this app: the links in customer emails are built on it.

@@ -4,14 +4,14 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from oms.approval import orders_approve_pending
-from oms.dispatch import outbox_dispatch
 from oms.feeds.exports import erp_feeds_export
 from oms.feeds.inventory import inventory_drops_import
 from oms.feeds.wms import wms_drops_import
-from oms.parkings import unfillable_cancel_expired, waiting_lines_release
+from oms.orders.approval import orders_approve_pending
+from oms.outbox.dispatch import outbox_dispatch
+from oms.queues.parkings import unfillable_cancel_expired, waiting_lines_release
 from oms.routing.runs import RunAlreadyActive, brokering_run
-from oms.shop_pull import PullError, shop_orders_pull
+from oms.shop.pull import PullError, shop_orders_pull
 
 
 @shared_task(acks_late=True)
@@ -94,7 +94,7 @@ def export_erp_feeds() -> list[str]:
 
 @shared_task(acks_late=True)
 def pull_shop_orders() -> str:
-    """Import the orders Shopify changed since the last good pull (every SHOPIFY_PULL_SECONDS; oms/shop_pull.py).
+    """Import the orders Shopify changed since the last good pull (every SHOPIFY_PULL_SECONDS; oms/shop/pull.py).
 
     Without Shopify settings it does nothing. Safe to run twice: one pull runs at a time and each order version
     is imported once.

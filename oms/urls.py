@@ -9,7 +9,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("console/", include("oms.console.urls")),
-    path("webhooks/shopify/", include("oms.webhooks")),
-    path("pickup/alternatives/", include("oms.customer_views")),
+    path("webhooks/shopify/", include("oms.shop.webhooks")),
+    path("pickup/alternatives/", include("oms.pickup.views")),
     path("", include("fulfillment.urls")),
 ]

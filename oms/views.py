@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from fulfillment.selectors import store_overview
-from oms.selectors import operations_overview
+from oms.console.overview import operations_overview
 from stores.access import current_membership, is_operations, membership_for, memberships_of, remember_facility
 
 

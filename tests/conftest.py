@@ -100,7 +100,7 @@ def worker_environment(*, smtp_port: int, shop_url: str | None = None) -> dict:
     env["EMAIL_HOST"], env["EMAIL_PORT"] = "127.0.0.1", str(smtp_port)
     env["OUTBOX_EMAIL_MODULES"] = "tests.oms.test_outbox_worker"  # its test-only email kind
     if shop_url:
-        env["OUTBOX_ADAPTERS"] = "EMAIL=oms.delivery.email.EmailAdapter,SHOP=oms.delivery.shop.ShopWebhookAdapter"
+        env["OUTBOX_ADAPTERS"] = "EMAIL=oms.outbox.email.EmailAdapter,SHOP=oms.outbox.shop_webhook.ShopWebhookAdapter"
         env["SHOP_SYNC_URL"], env["SHOP_SYNC_SECRET"], env["SHOP_SYNC_TIMEOUT"] = shop_url, SECRET, "1"
     return env
 
@@ -122,7 +122,7 @@ def shop_sync(settings, fake_shop):
     from tests.fake_shop import SECRET
 
     fake_shop.reset()
-    settings.OUTBOX_ADAPTERS = {**settings.OUTBOX_ADAPTERS, "SHOP": "oms.delivery.shop.ShopWebhookAdapter"}
+    settings.OUTBOX_ADAPTERS = {**settings.OUTBOX_ADAPTERS, "SHOP": "oms.outbox.shop_webhook.ShopWebhookAdapter"}
     settings.SHOP_SYNC_URL, settings.SHOP_SYNC_SECRET, settings.SHOP_SYNC_TIMEOUT = fake_shop.url, SECRET, 1.0
     yield fake_shop
     fake_shop.release.set()
@@ -232,7 +232,7 @@ def outbox_kicks_stay_home(request, monkeypatch):
         return
     from celery import Celery
 
-    from oms import outbox
+    from oms.outbox import messages as outbox
 
     nowhere = Celery("no-worker-here", set_as_current=False)
     nowhere.conf.broker_write_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1

@@ -1,4 +1,4 @@
-"""Small factories for the domain models. Orders from the shop come through oms.shop_import instead."""
+"""Small factories for the domain models. Orders from the shop come through oms.shop.importer instead."""
 
 import factory
 from django.contrib.auth import get_user_model

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from oms.delivery.shop import shop_signature_valid
+from oms.outbox.shop_webhook import shop_signature_valid
 
 SECRET = "fake-shop-secret"
 

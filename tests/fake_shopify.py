@@ -1,7 +1,7 @@
 """A local stand-in for Shopify's Admin GraphQL endpoint, owned by the tests.
 
 It keeps a few orders (line items, fulfillment orders at locations, fulfillments, cancellation), answers the
-operations oms.delivery.shopify sends with Shopify's response shapes, and is strict the way Shopify is: it checks
+operations oms.shop.shopify sends with Shopify's response shapes, and is strict the way Shopify is: it checks
 the access token, that each document is the operation it claims (its root field and arguments), and each
 variable's shape and type — a wrong one gets Shopify's `errors` answer (INVALID_VARIABLE), not a pass.
 It can throttle (`throttle_next`: the next N requests get THROTTLED with the cost in `extensions.cost`) and
@@ -326,7 +326,7 @@ def _refused(mutation: str, message: str) -> dict:
 
 def order_node(number: int, *, updated_at: str, sku: str, quantity: int = 1, cancelled_at: str | None = None,
                pickup_store: str | None = None) -> dict:
-    """A GraphQL Order node as Shopify answers the orders query (the fields oms.shop_pull asks for)."""
+    """A GraphQL Order node as Shopify answers the orders query (the fields oms.shop.pull asks for)."""
     return {
         "id": f"gid://shopify/Order/{number}", "legacyResourceId": str(number), "name": f"#P{number}",
         "email": "pulled@example.com", "phone": None, "createdAt": "2026-12-01T08:00:00Z", "updatedAt": updated_at,

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fulfillment.models import HandoverJob, PackJob, Parcel, PickJob, PickLine, Shipment
+from oms.core.history import transit_and_save
 from oms.feeds.inventory import inventory_feed_import
-from oms.history import transit_and_save
 from oms.models import (
     BrokeringRun,
     FulfillmentRequest,
@@ -23,7 +23,7 @@ from oms.models import (
     ShopPull,
     TransitionLog,
 )
-from oms.outbox import outbox_write
+from oms.outbox.messages import outbox_write
 from oms.routing.load import rules_ensure_defaults
 from stores.access import operations_group
 from stores.models import StockLevel

@@ -19,6 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from fulfillment.warehouse import parcel_shipped_get, tracking_url_for, warehouse_shipment_ship
+from oms.core.history import record
+from oms.core.lines import order_line_requeue, request_acknowledge, request_cancel_if_empty, requests_complete_if_done
 from oms.feeds.files import (
     CsvRow,
     FeedImport,
@@ -33,8 +35,6 @@ from oms.feeds.files import (
     feed_file_path,
     feed_import,
 )
-from oms.history import record
-from oms.lines import order_line_requeue, request_acknowledge, request_cancel_if_empty, requests_complete_if_done
 from oms.models import FeedFile, FulfillmentRequest, LineRejection, Order, OrderLine, OrderNote, RejectionReason
 from stores.models import Facility
 

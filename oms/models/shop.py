@@ -26,7 +26,7 @@ class ShopWebhook(models.Model):
 
 
 class ShopPull(models.Model):
-    """One safety-net pull of the orders the shop changed (oms/shop_pull.py): its window and what it found."""
+    """One safety-net pull of the orders the shop changed (oms/shop/pull.py): its window and what it found."""
 
     class Status(models.TextChoices):
         RUNNING = "RUNNING", "Running"

@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import Count
 
 from fulfillment.jobs import pick_jobs_create
+from oms.core.pickup_offers import pickup_alternatives_offer
 from oms.db import Alongside, JsonText, ids_in, pg_array, rows_insert
 from oms.models import (
     BrokeringRun,
@@ -23,8 +24,7 @@ from oms.models import (
     RoutingRule,
     TransitionLog,
 )
-from oms.outbox import outbox_write
-from oms.pickup_offers import pickup_alternatives_offer
+from oms.outbox.messages import outbox_write
 from oms.routing.types import Decision, World
 from stores.models import Facility
 from stores.stock import stock_available_lock, stock_reserve_many

@@ -4,8 +4,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from oms.core.geo import EARTH_RADIUS_KM, NO_COORDINATES_NOTE
 from oms.models import OrderLine, RoutingRule
-from oms.routing.geo import EARTH_RADIUS_KM, NO_COORDINATES_NOTE
 from oms.routing.types import (
     ACTIVE_ONLINE,
     CAPACITY,

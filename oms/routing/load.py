@@ -8,9 +8,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 
 from fulfillment.models import PickJob
+from oms.core.geo import customer_coordinates
 from oms.db import pg_array
 from oms.models import Order, OrderLine, RoutingRule
-from oms.routing.geo import customer_coordinates
 from oms.routing.types import FacilityInfo, LineDemand, OrderDemand, World
 from stores.models import Facility, StockLevel
 

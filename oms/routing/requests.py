@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from fulfillment import jobs
 from fulfillment.models import PickJob, PickLine
-from oms.history import record, transit
+from oms.core.history import record, transit
 from oms.models import FulfillmentRequest, Order, OrderLine, OrderNote, TransitionLog
 from oms.routing.apply import decisions_apply
 from oms.routing.load import world_load

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import HandoverJob, PutBackTask
-from oms.ledger import stock_ledger_problems
 from oms.models import Order
 from stores.models import Facility, StockLevel
 from tests.browser.conftest import ARTIFACTS, TABLET_LANDSCAPE, login

@@ -8,10 +8,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from fulfillment.counter import CounterError, pickup_find_by_code, pickup_hand_over, pickup_search
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import HandoverJob, PutBackItem, PutBackTask
 from fulfillment.pickup import pickups_expire
-from oms.history import transit_and_save
-from oms.ledger import stock_ledger_problems
+from oms.core.history import transit_and_save
 from oms.models import FulfillmentRequest, Order, OrderLine, OutboxMessage
 from stores.models import Facility
 from tests.factories import ProductFactory

@@ -7,8 +7,8 @@ finds the pickup collected (or its version changed) and changes nothing.
 import pytest
 
 from fulfillment.counter import CounterError, pickup_hand_over
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import HandoverJob
-from oms.ledger import stock_ledger_problems
 from oms.models import OutboxMessage
 from stores.models import StockLevel
 from tests.factories import ProductFactory

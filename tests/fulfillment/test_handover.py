@@ -14,7 +14,7 @@ from fulfillment.models import HandoverJob, Parcel, ParcelItem, PutBackTask, Shi
 from fulfillment.packing import pack_job_start, parcel_item_move, parcel_relabel
 from fulfillment.putback import put_back_confirm
 from oms.models import FulfillmentRequest, Order, OrderLine, OutboxMessage
-from oms.orders import order_cancel
+from oms.orders.cancel import order_cancel
 from stores.models import StockLevel
 from tests.factories import ProductFactory
 from tests.fulfillment.packing_world import (

@@ -2,6 +2,7 @@
 
 import pytest
 
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import HandoverJob, PackJob, ParcelItem, PickJob, PickLine
 from fulfillment.picking import (
     PickError,
@@ -13,7 +14,6 @@ from fulfillment.picking import (
     pick_line_short,
     pick_line_tap,
 )
-from oms.ledger import stock_ledger_problems
 from oms.models import FulfillmentRequest, OrderLine, TransitionLog
 from stores.models import InventoryAdjustment, StockLevel
 from tests.factories import ProductFactory

@@ -7,13 +7,13 @@ import pytest
 from django.utils import timezone
 
 from fulfillment.due import pickup_expires_at
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import HandoverJob, PutBackTask
 from fulfillment.picking import pick_job_scan, pick_job_start
 from fulfillment.pickup import CODE_ALPHABET, CODE_LENGTH, pickup_reminders_send, pickup_resend, pickups_expire
 from fulfillment.putback import put_back_confirm
-from oms.delivery.email import email_build
-from oms.ledger import stock_ledger_problems
 from oms.models import Order, OrderLine, OrderNote, OutboxMessage
+from oms.outbox.email import email_build
 from stores.models import StockLevel
 from tests.factories import FacilityFactory, ProductFactory
 from tests.fulfillment.store_world import routed_order, stock, store_with_people

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from fulfillment.models import HandoverJob, PutBackTask
 from fulfillment.tasks import expire_pickups, send_pickup_reminders
-from oms.delivery.email import message_id_for
 from oms.models import OutboxMessage
+from oms.outbox.email import message_id_for
 from oms.tasks import dispatch_outbox
 from tests.conftest import wait_for, worker_idle
 from tests.factories import ProductFactory

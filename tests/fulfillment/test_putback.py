@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from fulfillment.counter import pickup_hand_over
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import HandoverJob, PutBackTask
 from fulfillment.pickup import pickups_expire
 from fulfillment.putback import PutBackError, put_back_confirm, put_backs_open
-from oms.ledger import stock_ledger_problems
 from stores.models import InventoryAdjustment
 from tests.factories import ProductFactory
 from tests.fulfillment.counter_world import levels, lines_of, ready_pickup, stock, store_with_people

@@ -2,6 +2,7 @@
 
 import pytest
 
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import LineProblem, PickJob, PickLine, PutBackTask
 from fulfillment.picking import StaleVersion, pick_job_start, pick_line_tap
 from fulfillment.putback import put_back_confirm
@@ -14,7 +15,6 @@ from fulfillment.rejection import (
     line_problems_open,
     line_reject,
 )
-from oms.ledger import stock_ledger_problems
 from oms.models import FulfillmentRequest, LineRejection, OrderLine
 from oms.routing.runs import brokering_run
 from stores.models import InventoryAdjustment, StockLevel

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import PickJob, PickLine
 from fulfillment.picking import PickError, pick_job_scan, pick_job_start, pick_line_tap
 from fulfillment.rejection import line_reject
-from oms.ledger import stock_ledger_problems
 from oms.models import OrderLine
 from tests.factories import ProductFactory
 from tests.fulfillment.store_world import routed_order, stock, store_with_people

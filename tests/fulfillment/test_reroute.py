@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 
 from fulfillment.due import reroute_deadline
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import PickJob, PickLine
 from fulfillment.picking import pick_job_pause, pick_job_start, pick_line_tap
 from fulfillment.reroute import pick_jobs_withdraw_unstarted, pickup_jobs_escalate, reroute_warning
-from oms.ledger import stock_ledger_problems
 from oms.models import FulfillmentRequest, OrderLine, TransitionLog
 from oms.routing.runs import brokering_run
 from stores.models import Facility, StockLevel

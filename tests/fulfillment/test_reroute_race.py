@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import PickJob
 from fulfillment.picking import PickError, pick_job_start
 from fulfillment.reroute import pick_jobs_withdraw_unstarted
-from oms.ledger import stock_ledger_problems
 from oms.models import OrderLine
 from stores.models import StockLevel
 from tests.factories import ProductFactory

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import PickJob
 from fulfillment.tasks import escalate_late_pickup_jobs, withdraw_unstarted_pick_jobs
-from oms.ledger import stock_ledger_problems
 from oms.models import OrderLine
 from tests.conftest import wait_for, worker_idle
 from tests.factories import ProductFactory

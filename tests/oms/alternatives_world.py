@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from oms.core.pickup_offers import pickup_alternatives_offer
 from oms.models import Order, OrderLine, PickupAlternativeOffer
-from oms.pickup_offers import pickup_alternatives_offer
 from tests.factories import FacilityFactory, OrderFactory, OrderLineFactory, ProductFactory
 from tests.fulfillment.store_world import stock
 

@@ -8,11 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from fulfillment.picking import pick_job_scan, pick_job_start, pick_line_short
-from oms.alternatives import pickup_alternative_apply, pickup_alternatives_for_operations
-from oms.delivery.email import email_build
-from oms.delivery.samples import email_samplers
+from oms.core.pickup_offers import pickup_alternatives_offer
 from oms.models import OrderLine, OrderNote, OutboxMessage, PickupAlternativeOffer
-from oms.pickup_offers import pickup_alternatives_offer
+from oms.outbox.email import email_build
+from oms.outbox.samples import email_samplers
+from oms.pickup.alternatives import pickup_alternative_apply, pickup_alternatives_for_operations
 from oms.routing.runs import order_route
 from stores.models import StockLevel
 from tests.factories import OrderFactory, OrderLineFactory, ProductFactory, UserFactory

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fulfillment.models import PickJob
+from oms.core.pickup_offers import TOKEN_SALT, pickup_offer_token
 from oms.models import Order, OrderLine, OrderNote, OutboxMessage, PickupAlternativeOffer, TransitionLog
-from oms.pickup_offers import TOKEN_SALT, pickup_offer_token
 from stores.models import StockLevel
 from tests.oms.alternatives_world import offered, rejected_order, world_make
 

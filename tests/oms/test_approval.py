@@ -9,8 +9,9 @@ from django.core.management import call_command
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from oms import approval
-from oms.approval import (
+from oms.models import Order, OrderLine, OrderNote, TransitionLog
+from oms.orders import approval
+from oms.orders.approval import (
     PASSED_REASON,
     ApprovalError,
     _order_approve_locked,
@@ -18,7 +19,6 @@ from oms.approval import (
     order_approve,
     orders_approve_pending,
 )
-from oms.models import Order, OrderLine, OrderNote, TransitionLog
 from tests.factories import FacilityFactory, OrderFactory, OrderLineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

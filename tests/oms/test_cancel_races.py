@@ -12,11 +12,11 @@ import time
 import pytest
 from django.test import Client
 
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import PackJob, PickJob, PutBackItem
 from fulfillment.picking import PickError, pick_job_scan, pick_job_start, pick_line_tap
-from oms.ledger import stock_ledger_problems
 from oms.models import Order, OrderLine, OutboxMessage, TransitionLog
-from oms.orders import order_cancel
+from oms.orders.cancel import order_cancel
 from tests.factories import ProductFactory
 from tests.fulfillment.store_world import routed_order, stock, store_with_people
 from tests.oms.test_webhooks import SECRET, post

@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from oms.history import order_history, record, transit, transit_and_save
+from oms.core.history import order_history, record, transit, transit_and_save
 from oms.models import FulfillmentRequest, TransitionLog
 from tests.factories import FacilityFactory, OrderFactory, OrderLineFactory, UserFactory
 

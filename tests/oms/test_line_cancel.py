@@ -5,16 +5,16 @@ from django.utils import timezone
 
 from fulfillment.counter import pickup_search
 from fulfillment.handover import handover_list
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import HandoverJob, PackJob, Parcel, ParcelItem, PickJob, PickLine, PutBackTask, Shipment
 from fulfillment.packing import pack_queue
 from fulfillment.picking import pick_job_pause, pick_job_start, pick_line_tap
 from fulfillment.putback import put_back_confirm, put_backs_open
 from fulfillment.selectors import pick_queue
-from oms.cancellations import CancelRefused, order_line_reduce, order_lines_cancel
-from oms.ledger import stock_ledger_problems
 from oms.models import Order, OrderLine, OutboxMessage
-from oms.orders import order_cancel
-from oms.shop_import import shopify_webhook_receive
+from oms.orders.cancel import order_cancel
+from oms.orders.cancellations import CancelRefused, order_line_reduce, order_lines_cancel
+from oms.shop.importer import shopify_webhook_receive
 from stores.models import StockLevel
 from tests.factories import ProductFactory
 from tests.fulfillment.counter_world import ready_pickup

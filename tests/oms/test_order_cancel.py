@@ -9,10 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from fulfillment.models import PickJob, PickLine
-from oms.history import transit_and_save
+from oms.core.history import transit_and_save
 from oms.models import FulfillmentRequest, OrderLine, OutboxMessage, TransitionLog
-from oms.orders import order_cancel
-from oms.shop_import import shopify_webhook_receive
+from oms.orders.cancel import order_cancel
+from oms.shop.importer import shopify_webhook_receive
 from stores.models import StockLevel
 from stores.stock import stock_adjust, stock_reserve
 from tests.factories import FacilityFactory, ProductFactory, UserFactory

@@ -4,7 +4,7 @@ import pytest
 from django.db import transaction
 
 from oms.models import OutboxMessage
-from oms.outbox import outbox_write
+from oms.outbox.messages import outbox_write
 from tests.factories import OrderFactory
 
 

@@ -12,11 +12,11 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from oms import outbox
-from oms.delivery.base import PermanentDeliveryError, TemporaryDeliveryError
-from oms.dispatch import outbox_dispatch
 from oms.models import OutboxMessage
-from oms.outbox import outbox_dead_list, outbox_retry, outbox_write
+from oms.outbox import messages as outbox
+from oms.outbox.adapters import PermanentDeliveryError, TemporaryDeliveryError
+from oms.outbox.dispatch import outbox_dispatch
+from oms.outbox.messages import outbox_dead_list, outbox_retry, outbox_write
 from tests.factories import OrderFactory
 
 EMAIL, SHOP, ERP = OutboxMessage.Destination.EMAIL, OutboxMessage.Destination.SHOP, OutboxMessage.Destination.ERP

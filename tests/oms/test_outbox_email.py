@@ -12,10 +12,10 @@ from django.db import transaction
 from django.template import engines
 from django.utils import timezone
 
-from oms.delivery.email import Email, InlineImage, email_build, email_kind, message_id_for
-from oms.dispatch import outbox_dispatch
 from oms.models import Order, OutboxMessage
-from oms.outbox import outbox_write
+from oms.outbox.dispatch import outbox_dispatch
+from oms.outbox.email import Email, InlineImage, email_build, email_kind, message_id_for
+from oms.outbox.messages import outbox_write
 from tests.factories import OrderFactory
 
 KIND = "outbox-email-test"  # test-only: real kinds (pickup-ready, …) live in their app's emails.py

@@ -14,9 +14,9 @@ from django.db import transaction
 from django.template import engines
 from django.utils import timezone
 
-from oms.delivery.email import Email, InlineImage, email_kind, message_id_for
 from oms.models import Order, OutboxMessage
-from oms.outbox import outbox_write
+from oms.outbox.email import Email, InlineImage, email_kind, message_id_for
+from oms.outbox.messages import outbox_write
 from oms.tasks import dispatch_outbox
 from tests.conftest import ARTIFACTS, wait_for, worker_environment, worker_idle
 from tests.factories import OrderFactory

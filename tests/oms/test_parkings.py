@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from oms.models import Order, OrderLine, OrderNote, OutboxMessage, TransitionLog
-from oms.parkings import (
+from oms.queues.parkings import (
     ParkingError,
     lines_move,
     lines_move_to_hold,

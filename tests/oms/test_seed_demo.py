@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from oms.ledger import stock_ledger_problems
+from fulfillment.ledger import stock_ledger_problems
 from oms.models import Order, OrderLine, Product, ShopWebhook
 from stores.access import OPERATIONS_GROUP
 from stores.models import Facility, InventoryAdjustment, StockLevel, StoreMembership, validate_opening_hours

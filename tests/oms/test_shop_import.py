@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from oms.history import transit_and_save
+from oms.core.history import transit_and_save
 from oms.models import Order, OrderNote, ShopWebhook
-from oms.shop_import import ShopPayloadError, shopify_webhook_receive
+from oms.shop.importer import ShopPayloadError, shopify_webhook_receive
 from tests.factories import FacilityFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from oms import shop_pull
 from oms.models import Order, ShopPull
-from oms.shop_import import TOPIC_CREATE, shopify_webhook_receive
-from oms.shop_pull import PullError, order_payload, shop_orders_pull
+from oms.shop import pull as shop_pull
+from oms.shop.importer import TOPIC_CREATE, shopify_webhook_receive
+from oms.shop.pull import PullError, order_payload, shop_orders_pull
 from tests.factories import ProductFactory
 from tests.fake_shopify import TOKEN, FakeShopify, order_node
 

@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from oms.delivery.shop import ShopWebhookAdapter, retry_after_seconds, shop_body, shop_signature
-from oms.dispatch import outbox_dispatch
 from oms.models import OutboxMessage
-from oms.outbox import outbox_dead_list, outbox_retry, outbox_write
+from oms.outbox.dispatch import outbox_dispatch
+from oms.outbox.messages import outbox_dead_list, outbox_retry, outbox_write
+from oms.outbox.shop_webhook import ShopWebhookAdapter, retry_after_seconds, shop_body, shop_signature
 from tests.factories import OrderFactory
 from tests.fake_shop import SECRET
 

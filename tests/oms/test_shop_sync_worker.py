@@ -17,8 +17,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from fulfillment.counter import pickup_hand_over
-from oms import outbox
 from oms.models import Order, OutboxMessage
+from oms.outbox import messages as outbox
 from oms.tasks import dispatch_outbox
 from tests.conftest import ARTIFACTS, wait_for, worker_environment, worker_idle
 from tests.factories import OrderFactory, ProductFactory
@@ -183,7 +183,7 @@ def test_redis_stopped_while_orders_complete_loses_no_shop_message(celery_worker
     own_app = Celery("storefill-redis-outage", set_as_current=False)
     own_app.conf.broker_write_url = redis.url  # broker_url would lose to the CELERY_BROKER_URL variable
     monkeypatch.setattr(outbox, "celery_app", own_app)
-    settings.OUTBOX_ADAPTERS = {**settings.OUTBOX_ADAPTERS, "SHOP": "oms.delivery.shop.ShopWebhookAdapter"}
+    settings.OUTBOX_ADAPTERS = {**settings.OUTBOX_ADAPTERS, "SHOP": "oms.outbox.shop_webhook.ShopWebhookAdapter"}
     env = worker_environment(smtp_port=smtp_server.port, shop_url=shop.url)
     env["CELERY_BROKER_URL"], env["OUTBOX_SWEEP_SECONDS"] = redis.url, "1"
     worker = worker_start("shop-redis", env, beat_schedule=str(tmp_path / "beat-schedule"))

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from fulfillment.counter import pickup_hand_over
 from fulfillment.handover import handover_all
-from oms.dispatch import outbox_dispatch
+from oms.core.shop_messages import shop_lines_canceled
 from oms.models import Order, OrderLine, OutboxMessage
-from oms.outbox import outbox_write
-from oms.shop_messages import shop_lines_canceled
+from oms.outbox.dispatch import outbox_dispatch
+from oms.outbox.messages import outbox_write
 from stores.models import Facility
 from tests.factories import OrderFactory, OrderLineFactory, ProductFactory
 from tests.fake_shopify import TOKEN, FakeShopify
@@ -31,7 +31,7 @@ DELIVERED, FAILED, PENDING = OutboxMessage.Status.DELIVERED, OutboxMessage.Statu
 @pytest.fixture
 def shopify(settings):
     fake = FakeShopify()
-    settings.OUTBOX_ADAPTERS = {**settings.OUTBOX_ADAPTERS, "SHOP": "oms.delivery.shopify.ShopifyAdapter"}
+    settings.OUTBOX_ADAPTERS = {**settings.OUTBOX_ADAPTERS, "SHOP": "oms.shop.shopify.ShopifyAdapter"}
     settings.SHOPIFY_SHOP_DOMAIN, settings.SHOPIFY_ADMIN_TOKEN = "storefill-test.myshopify.com", TOKEN
     settings.SHOPIFY_GRAPHQL_URL, settings.SHOP_SYNC_TIMEOUT = fake.url, 2.0
     yield fake

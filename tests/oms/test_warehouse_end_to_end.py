@@ -10,10 +10,10 @@ import pytest
 from celery import Celery
 from django.utils import timezone
 
-from oms import outbox
 from oms.feeds.exports import outbox_folder
 from oms.feeds.files import inbox_folder
 from oms.models import FeedFile, FulfillmentRequest, Order, OrderLine, OutboxMessage
+from oms.outbox import messages as outbox
 from oms.routing.runs import order_route
 from stores.models import Facility
 from tests.conftest import wait_for, worker_environment
@@ -72,8 +72,8 @@ def test_a_warehouse_order_goes_through_the_files_and_its_shipment_reaches_shopi
     monkeypatch.setattr(outbox, "celery_app", own_app)
     env = worker_environment(smtp_port=smtp_server.port)
     env.update({
-        "CELERY_BROKER_URL": redis.url, "SHOP_SYNC_ADAPTER": "oms.delivery.shopify.ShopifyAdapter",
-        "OUTBOX_ADAPTERS": "EMAIL=oms.delivery.email.EmailAdapter,SHOP=oms.delivery.shopify.ShopifyAdapter",
+        "CELERY_BROKER_URL": redis.url, "SHOP_SYNC_ADAPTER": "oms.shop.shopify.ShopifyAdapter",
+        "OUTBOX_ADAPTERS": "EMAIL=oms.outbox.email.EmailAdapter,SHOP=oms.shop.shopify.ShopifyAdapter",
         "SHOPIFY_SHOP_DOMAIN": "storefill-e2e.myshopify.com", "SHOPIFY_ADMIN_TOKEN": TOKEN,
         "SHOPIFY_GRAPHQL_URL": shopify.url, "SHOP_SYNC_TIMEOUT": "2",
     })

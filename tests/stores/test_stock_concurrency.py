@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 
-from oms.history import transit_and_save
+from oms.core.history import transit_and_save
 from oms.models import OrderLine
 from stores.models import InventoryAdjustment, StockLevel
 from stores.stock import stock_adjust, stock_reserve

@@ -17,7 +17,13 @@ from oms.console.network.forms import HoldCsvForm, HoldForm, ReleaseForm, RuleEd
 from oms.console.network.schedules import ScheduleError, schedule_get, schedule_save, schedules_list
 from oms.console.network.services import brokering_run_request
 from oms.models import BrokeringRun, OrderLine, RoutingRule
-from oms.parkings import WAITING_QUEUES, ParkingError, lines_move_to_hold, lines_move_to_hold_csv, waiting_lines_release
+from oms.queues.parkings import (
+    WAITING_QUEUES,
+    ParkingError,
+    lines_move_to_hold,
+    lines_move_to_hold_csv,
+    waiting_lines_release,
+)
 from oms.routing.load import default_rules
 from oms.routing.rule_form import rule_save
 from oms.routing.runs import RUN_QUEUES, RunAlreadyActive

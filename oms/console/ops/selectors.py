@@ -19,7 +19,7 @@ from oms.models import (
     ShopPull,
     TransitionLog,
 )
-from oms.outbox import STOPPED
+from oms.outbox.messages import STOPPED
 from stores.models import Facility
 
 # --- dashboard -------------------------------------------------------------------------------------

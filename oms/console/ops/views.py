@@ -15,7 +15,7 @@ from oms.console.ops.charts import bar_chart
 from oms.console.ops.forms import TIME_ZONES, FacilitySettingsForm, InventoryUploadForm, OutboxFilterForm
 from oms.feeds.inventory import inventory_feed_import
 from oms.models import FeedFile, OutboxMessage
-from oms.outbox import outbox_dead_list, outbox_retry
+from oms.outbox.messages import outbox_dead_list, outbox_retry
 from stores.facility_settings import facility_changes_text, facility_settings_check, facility_settings_update
 from stores.models import Facility
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.db import transaction
 
 from oms.models import Order
-from oms.orders import order_cancel
+from oms.orders.cancel import order_cancel
 
 
 class OrderActionRefused(ValueError):
@@ -13,7 +13,7 @@ class OrderActionRefused(ValueError):
 
 
 def order_cancel_by_operator(*, order_id: int, actor, reason: str, now: datetime | None = None) -> Order:
-    """Cancel a CREATED or APPROVED order (`oms.orders.order_cancel`) on an operator's request.
+    """Cancel a CREATED or APPROVED order (`oms.orders.cancel.order_cancel`) on an operator's request.
 
     `order_cancel` treats a second cancellation as done and cancels only what is open on an order with
     fulfilled lines; an operator who saw the order open must learn instead that it no longer is. Locks the

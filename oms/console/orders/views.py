@@ -7,8 +7,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from oms.approval import ApprovalError, order_approve
-from oms.cancellations import CancelRefused, order_lines_cancel
 from oms.console.access import console_view
 from oms.console.orders.forms import (
     ApproveForm,
@@ -28,6 +26,8 @@ from oms.console.orders.selectors import (
 )
 from oms.console.orders.services import OrderActionRefused, order_cancel_by_operator
 from oms.models import FulfillmentRequest, Order
+from oms.orders.approval import ApprovalError, order_approve
+from oms.orders.cancellations import CancelRefused, order_lines_cancel
 from oms.routing.explain import decision_in_words
 from oms.routing.requests import (
     RequestError,

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from oms.approval import orders_approve_pending
+from oms.orders.approval import orders_approve_pending
 
 
 class Command(BaseCommand):

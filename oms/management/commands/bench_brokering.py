@@ -1,8 +1,8 @@
-"""Time one brokering run over a synthetic world and check what it wrote (see oms.routing.bench)."""
+"""Time one brokering run over a synthetic world and check what it wrote (see oms.routing.bench.benchmark)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from oms.routing.bench import BenchConfig, BenchError, bench_brokering
+from oms.routing.bench.benchmark import BenchConfig, BenchError, bench_brokering
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from oms.ledger import stock_ledger_problems
+from fulfillment.ledger import stock_ledger_problems
 from stores.models import StockLevel
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from oms.shop_import import TOPIC_CREATE, ShopPayloadError, shopify_webhook_receive
+from oms.shop.importer import TOPIC_CREATE, ShopPayloadError, shopify_webhook_receive
 
 
 def order_rows(text: str) -> list[tuple[int, object]]:

@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from oms.dispatch import outbox_dispatch
 from oms.models import OutboxMessage
-from oms.outbox import outbox_dead_list, outbox_retry
+from oms.outbox.dispatch import outbox_dispatch
+from oms.outbox.messages import outbox_dead_list, outbox_retry
 
 
 class Command(BaseCommand):

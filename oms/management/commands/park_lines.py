@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from oms.management.lookups import user_by_username
-from oms.parkings import ParkingError, lines_move_to_hold, lines_move_to_hold_csv
+from oms.queues.parkings import ParkingError, lines_move_to_hold, lines_move_to_hold_csv
 
 
 class Command(BaseCommand):

@@ -2,11 +2,11 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from oms.shop_pull import PullError, shop_orders_pull
+from oms.shop.pull import PullError, shop_orders_pull
 
 
 class Command(BaseCommand):
-    help = "Import the orders Shopify updated since the last successful pull (oms/shop_pull.py)."
+    help = "Import the orders Shopify updated since the last successful pull (oms/shop/pull.py)."
 
     def handle(self, *args, **options):
         try:

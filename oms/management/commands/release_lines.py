@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from oms.models import Order
-from oms.parkings import ParkingError, waiting_lines_release
+from oms.queues.parkings import ParkingError, waiting_lines_release
 
 
 class Command(BaseCommand):

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from oms.delivery.email import email_build, email_kinds
-from oms.delivery.samples import email_samplers
+from oms.outbox.email import email_build, email_kinds
+from oms.outbox.samples import email_samplers
 
 
 class _Rollback(Exception):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from oms.feeds.exports import outbox_folder
 from oms.models import FulfillmentRequest, Order, OrderLine
 from oms.routing.runs import order_route
-from oms.shop_import import shopify_webhook_receive
+from oms.shop.importer import shopify_webhook_receive
 from stores.models import Facility
 from tests.factories import FacilityFactory, OrderFactory, OrderLineFactory, ProductFactory
 from tests.fulfillment.store_world import stock

@@ -16,19 +16,19 @@ from django.utils import timezone
 from fulfillment.counter import pickup_hand_over
 from fulfillment.handover import handover_scan
 from fulfillment.models import HandoverJob
+from oms.core.erp_records import erp_order_payload
 from oms.feeds import exports
 from oms.feeds.exports import (
     ALLOCATIONS_HEADER,
     FULFILLED_HEADER,
     ORDERS_HEADER,
     erp_feeds_export,
-    erp_order_payload,
     feed_export_path,
     outbox_folder,
 )
 from oms.models import FeedExport, FulfillmentRequest, Order, OutboxMessage
-from oms.orders import order_cancel
-from oms.outbox import outbox_write
+from oms.orders.cancel import order_cancel
+from oms.outbox.messages import outbox_write
 from oms.routing.requests import request_void
 from tests.factories import OrderFactory, OrderLineFactory, ProductFactory
 from tests.fulfillment.counter_world import ready_pickup

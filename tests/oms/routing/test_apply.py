@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import transaction
 
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import PickJob
-from oms.history import transit_and_save
-from oms.ledger import stock_ledger_problems
+from oms.core.history import transit_and_save
 from oms.models import (
     FulfillmentRequest,
     OrderLine,

@@ -4,9 +4,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from oms.core.geo import NO_COORDINATES_NOTE, haversine_km
 from oms.models import RoutingRule
 from oms.routing.engine import decision_undo, order_decide, order_sort_key, rules_matching
-from oms.routing.geo import NO_COORDINATES_NOTE, haversine_km
 from oms.routing.types import (
     ACTIVE_ONLINE,
     CAPACITY,

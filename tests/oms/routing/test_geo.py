@@ -2,7 +2,7 @@
 
 import pytest
 
-from oms.routing.geo import NO_COORDINATES_NOTE, customer_coordinates, haversine_km
+from oms.core.geo import NO_COORDINATES_NOTE, customer_coordinates, haversine_km
 
 CHICAGO = (41.8781, -87.6298)
 NEW_YORK = (40.7128, -74.0060)

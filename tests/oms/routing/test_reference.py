@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime
 
-from oms.routing.reference import order_sort_key, reference_decide
+from oms.routing.bench.reference import order_sort_key, reference_decide
 
 CHICAGO = (41.8781, -87.6298)
 MILWAUKEE = (43.0389, -87.9065)

@@ -11,7 +11,7 @@ import time
 import pytest
 from django.db import transaction
 
-from oms.ledger import stock_ledger_problems
+from fulfillment.ledger import stock_ledger_problems
 from oms.models import OrderLine
 from oms.routing.requests import RequestError, request_create_manual
 from oms.routing.runs import brokering_run

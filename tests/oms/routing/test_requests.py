@@ -9,9 +9,9 @@ from django.db import transaction
 
 import fulfillment.jobs
 import oms.routing.requests
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import PickJob, PickLine
-from oms.history import transit_and_save
-from oms.ledger import stock_ledger_problems
+from oms.core.history import transit_and_save
 from oms.models import FulfillmentRequest, OrderLine, OrderNote, RoutingDecision, TransitionLog
 from oms.routing.requests import (
     RequestError,

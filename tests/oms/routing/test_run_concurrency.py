@@ -6,8 +6,8 @@ import pytest
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from oms.history import transit_and_save
-from oms.ledger import stock_ledger_problems
+from fulfillment.ledger import stock_ledger_problems
+from oms.core.history import transit_and_save
 from oms.models import BrokeringRun, OrderLine
 from oms.routing.runs import RunAlreadyActive, brokering_run
 from oms.tasks import broker_queue

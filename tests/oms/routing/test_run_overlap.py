@@ -6,8 +6,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 import oms.routing.runs
-from oms.history import transit_and_save
-from oms.ledger import stock_ledger_problems
+from fulfillment.ledger import stock_ledger_problems
+from oms.core.history import transit_and_save
 from oms.models import BrokeringRun, OrderLine
 from oms.routing.runs import brokering_run
 from stores.stock import stock_adjust

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 import oms.routing.apply
 import oms.routing.runs
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import PickJob
-from oms.history import transit_and_save
-from oms.ledger import stock_ledger_problems
+from oms.core.history import transit_and_save
 from oms.models import BrokeringRun, FulfillmentRequest, OrderLine, RoutingDecision
 from oms.routing.runs import RunAlreadyActive, brokering_run, order_route, routing_preview
 from stores.stock import stock_adjust, stock_reserve

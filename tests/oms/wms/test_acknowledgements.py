@@ -2,7 +2,7 @@
 
 import pytest
 
-from oms.history import transit_and_save
+from oms.core.history import transit_and_save
 from oms.models import TransitionLog
 from tests.factories import FacilityFactory
 from tests.oms.wms.wms_world import ACK, ACK_HEADER, import_text, make_world, problems, sent_order

@@ -8,9 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import Shipment
 from oms.feeds.files import inbox_folder
-from oms.ledger import stock_ledger_problems
 from oms.models import FeedFile, FulfillmentRequest, OrderLine, OutboxMessage, TransitionLog
 from oms.tasks import import_wms_drops
 from stores.models import InventoryAdjustment

@@ -6,9 +6,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import Parcel, Shipment
-from oms.history import transit_and_save
-from oms.ledger import stock_ledger_problems
+from oms.core.history import transit_and_save
 from oms.models import OrderLine, OutboxMessage
 from tests.oms.wms.wms_world import (
     ACK,

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from oms.ledger import stock_ledger_problems
+from fulfillment.ledger import stock_ledger_problems
 from oms.models import LineRejection, OrderLine, OrderNote
 from oms.routing.runs import brokering_run
 from tests.oms.wms.wms_world import (

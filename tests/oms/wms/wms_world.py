@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from oms.core.history import transit_and_save
 from oms.feeds.wms import wms_feed_import
-from oms.history import transit_and_save
 from oms.models import FeedFile, FulfillmentRequest, Order, OrderLine
 from oms.routing.runs import order_route
 from stores.models import Facility, StockLevel

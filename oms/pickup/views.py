@@ -10,14 +10,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from oms.alternatives import (
+from oms.models import PickupAlternativeOffer
+from oms.pickup.alternatives import (
     PickupChoiceError,
     PickupOfferError,
     pickup_alternative_apply,
     pickup_offer_details,
     pickup_offer_from_token,
 )
-from oms.models import PickupAlternativeOffer
 
 Choice = PickupAlternativeOffer.Choice
 

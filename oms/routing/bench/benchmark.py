@@ -17,8 +17,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from fulfillment.ledger import stock_ledger_problems
 from fulfillment.models import PickJob
-from oms.ledger import stock_ledger_problems
 from oms.models import (
     BrokeringRun,
     FulfillmentRequest,
@@ -29,8 +29,8 @@ from oms.models import (
     RoutingRule,
     TransitionLog,
 )
+from oms.routing.bench.reference import order_sort_key, reference_decide
 from oms.routing.load import rules_ensure_defaults
-from oms.routing.reference import order_sort_key, reference_decide
 from oms.routing.runs import brokering_run
 from stores.models import Facility, InventoryAdjustment, StockLevel
 from stores.stock import stock_levels_open

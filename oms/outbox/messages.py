@@ -1,6 +1,6 @@
 """The outbox: writing the messages that leave the system, kicking the dispatcher, and retrying dead messages.
 
-Delivery itself is oms.dispatch (the dispatcher) and oms.delivery (one adapter per destination).
+Delivery itself is oms.outbox.dispatch (the dispatcher) and oms.delivery (one adapter per destination).
 """
 
 import logging
@@ -10,8 +10,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from oms.celery import app as celery_app
-from oms.delivery.base import destination_has_adapter
 from oms.models import Order, OutboxMessage
+from oms.outbox.adapters import destination_has_adapter
 
 logger = logging.getLogger(__name__)
 

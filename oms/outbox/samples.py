@@ -7,8 +7,8 @@ create the rows its email reads (an offer, a handover) without leaving anything 
 from collections.abc import Callable
 from datetime import datetime
 
-from oms.delivery.email import email_kinds
 from oms.models import OutboxMessage
+from oms.outbox.email import email_kinds
 
 EmailSampler = Callable[[datetime], OutboxMessage]
 

@@ -37,8 +37,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from oms.delivery.base import Adapter, PermanentDeliveryError, TemporaryDeliveryError, adapters_configured
 from oms.models import OutboxMessage
+from oms.outbox.adapters import Adapter, PermanentDeliveryError, TemporaryDeliveryError, adapters_configured
 
 logger = logging.getLogger(__name__)
 

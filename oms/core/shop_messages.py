@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db.models import Sum
 
 from oms.models import Order, OrderLine, OutboxMessage
-from oms.outbox import outbox_write
+from oms.outbox.messages import outbox_write
 
 
 def shop_lines_canceled(*, order: Order, canceled: Iterable[tuple[OrderLine, int]], reason: str,

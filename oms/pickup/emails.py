@@ -1,14 +1,14 @@
-"""The order-management app's customer emails (registered with oms.delivery.email, built when they are sent)."""
+"""The order-management app's customer emails (registered with oms.outbox.email, built when they are sent)."""
 
 import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from oms.delivery.email import Email, email_kind
-from oms.delivery.samples import email_sample
+from oms.core.pickup_offers import EMAIL_KIND, can_ship, email_key, pickup_offer_details, stores_able
 from oms.models import OrderLine, OutboxMessage, PickupAlternativeOffer
-from oms.pickup_offers import EMAIL_KIND, can_ship, email_key, pickup_offer_details, stores_able
+from oms.outbox.email import Email, email_kind
+from oms.outbox.samples import email_sample
 
 
 @email_kind(EMAIL_KIND)

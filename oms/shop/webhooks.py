@@ -1,4 +1,4 @@
-"""Shopify order webhooks: verify the signature, parse the body, hand it to oms.shop_import."""
+"""Shopify order webhooks: verify the signature, parse the body, hand it to oms.shop.importer."""
 
 import base64
 import hashlib
@@ -12,7 +12,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from oms.shop_import import TOPIC_CANCELLED, TOPIC_CREATE, TOPIC_UPDATED, ShopPayloadError, shopify_webhook_receive
+from oms.shop.importer import TOPIC_CANCELLED, TOPIC_CREATE, TOPIC_UPDATED, ShopPayloadError, shopify_webhook_receive
 
 logger = logging.getLogger(__name__)
 

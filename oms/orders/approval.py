@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from oms.history import record, transit
+from oms.core.history import record, transit
 from oms.models import Order, OrderLine, OrderNote
 
 logger = logging.getLogger(__name__)

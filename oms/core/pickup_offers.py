@@ -1,8 +1,8 @@
 """Offers to customers whose pickup store cannot serve some items: the stores that can, the offer, its email and link.
 
-Lines reach BOPIS_REJECTED from a short pick or rejection (oms.lines) and from routing (oms.routing.apply);
+Lines reach BOPIS_REJECTED from a short pick or rejection (oms.core.lines) and from routing (oms.routing.apply);
 both call `pickup_alternatives_offer` in the transaction that moved them. Applying the customer's choice is
-oms.alternatives (it routes again, so it sits above oms.routing; this module sits below it).
+oms.pickup.alternatives (it routes again, so it sits above oms.routing; this module sits below it).
 """
 
 import secrets
@@ -17,9 +17,9 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from oms.core.geo import customer_coordinates, haversine_km
 from oms.models import Order, OrderLine, OrderNote, OutboxMessage, PickupAlternativeOffer
-from oms.outbox import outbox_dispatch_on_commit
-from oms.routing.geo import customer_coordinates, haversine_km
+from oms.outbox.messages import outbox_dispatch_on_commit
 from stores.models import Facility, StockLevel
 
 Queue = OrderLine.Queue

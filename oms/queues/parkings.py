@@ -13,10 +13,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from oms.history import record, transit
+from oms.core.history import record, transit
+from oms.core.settle import order_settle
+from oms.core.shop_messages import shop_lines_canceled
 from oms.models import Order, OrderLine, OrderNote, RoutingRule
-from oms.orders import order_settle
-from oms.shop_messages import shop_lines_canceled
 from stores.models import Facility, StockLevel
 
 logger = logging.getLogger(__name__)

@@ -10,11 +10,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from oms.cancellations import order_line_reduce
-from oms.feeds.exports import erp_order_payload
+from oms.core.erp_records import erp_order_payload
 from oms.models import Order, OrderLine, OrderNote, OutboxMessage, Product, ShopWebhook
-from oms.orders import order_cancel
-from oms.outbox import outbox_write
+from oms.orders.cancel import order_cancel
+from oms.orders.cancellations import order_line_reduce
+from oms.outbox.messages import outbox_write
 from stores.models import Facility
 
 CHANNEL = "shopify"
@@ -473,7 +473,7 @@ def _lines_refresh(*, lines: list[OrderLine], data: _OrderData) -> list[str]:
 def _quantity_reductions_apply(*, order: Order, data: _OrderData, lines: list[OrderLine], now: datetime) -> list[str]:
     """Cancel the units the shop removed (order edits, partial cancellations: a lower current_quantity).
 
-    `oms.cancellations.order_line_reduce` does the work — not-yet-allocated units first, picked units to a
+    `oms.orders.cancellations.order_line_reduce` does the work — not-yet-allocated units first, picked units to a
     put-back — and, the change coming from the shop, does not tell the shop back. What cannot be canceled
     because it is already fulfilled becomes an order problem. Returns a timeline note per reduction.
     """

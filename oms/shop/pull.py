@@ -4,7 +4,7 @@ Shopify retries a webhook for a while and then gives up; an order whose webhooks
 us. `shop_orders_pull` (the `pull_shop_orders` task, every SHOPIFY_PULL_SECONDS, and `manage.py pull_shop_orders`)
 asks the Admin GraphQL API for the orders updated since the last successful pull (minus an overlap), page by page,
 turns each into the JSON a webhook would carry, and hands it to the webhook import code
-(`oms.shop_import.shopify_webhook_receive`, as orders/updated — which creates an order it does not know — and
+(`oms.shop.importer.shopify_webhook_receive`, as orders/updated — which creates an order it does not know — and
 orders/cancelled for a cancelled one). Each order version is a delivery with its own id (`pull:<id>:<updatedAt>`),
 so pulling the same window twice, or an order the webhook already brought, changes nothing. Every pull is a
 `ShopPull` row: the window, how many orders it found, created and updated, or its error.
@@ -20,10 +20,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from oms.delivery.base import DeliveryError
-from oms.delivery.shopify import ShopifyClient, gid_number, shopify_client
 from oms.models import ShopPull
-from oms.shop_import import TOPIC_CANCELLED, TOPIC_UPDATED, ShopPayloadError, shopify_webhook_receive
+from oms.outbox.adapters import DeliveryError
+from oms.shop.importer import TOPIC_CANCELLED, TOPIC_UPDATED, ShopPayloadError, shopify_webhook_receive
+from oms.shop.shopify import ShopifyClient, gid_number, shopify_client
 
 ORDERS_UPDATED = """
 query StorefillOrdersUpdated($first: Int!, $after: String, $query: String!) {

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from oms.models import Product
-from oms.shop_import import TOPIC_CREATE, shopify_webhook_receive
+from oms.shop.importer import TOPIC_CREATE, shopify_webhook_receive
 from stores.access import operations_group
 from stores.models import Facility, StockLevel, StoreMembership
 from stores.stock import stock_levels_open

@@ -1,8 +1,8 @@
 """Pickup alternatives: the customer's link, and applying their choice (another store, delivery, cancel).
 
-The offers themselves (which stores, the email) are made by oms.pickup_offers when lines enter
+The offers themselves (which stores, the email) are made by oms.core.pickup_offers when lines enter
 BOPIS_REJECTED; `pickup_alternatives_offer` is re-exported here. The customer's page
-(oms.customer_views) and, later, the operations console call these services.
+(oms.pickup.views) and, later, the operations console call these services.
 """
 
 from dataclasses import dataclass
@@ -12,10 +12,8 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from oms.history import record, transit
-from oms.models import Order, OrderLine, OrderNote, PickupAlternativeOffer
-from oms.orders import order_settle
-from oms.pickup_offers import (
+from oms.core.history import record, transit
+from oms.core.pickup_offers import (
     TOKEN_SALT,
     StoreOption,
     can_ship,
@@ -23,8 +21,10 @@ from oms.pickup_offers import (
     pickup_offer_details,
     stores_able,
 )
+from oms.core.settle import order_settle
+from oms.core.shop_messages import shop_lines_canceled
+from oms.models import Order, OrderLine, OrderNote, PickupAlternativeOffer
 from oms.routing.runs import order_route
-from oms.shop_messages import shop_lines_canceled
 from stores.models import Facility
 
 __all__ = [

@@ -7,11 +7,11 @@ returns the transition log entries it did not write, so the caller logs everythi
 from collections.abc import Iterable
 from datetime import datetime
 
-from oms.history import transit
+from oms.core.history import transit
+from oms.core.pickup_offers import pickup_alternatives_offer
+from oms.core.settle import order_settle
+from oms.core.shop_messages import shop_lines_canceled
 from oms.models import FulfillmentRequest, Order, OrderLine, TransitionLog
-from oms.orders import order_settle
-from oms.pickup_offers import pickup_alternatives_offer
-from oms.shop_messages import shop_lines_canceled
 from stores.stock import stock_consume, stock_release
 
 LineStatus = OrderLine.Status

@@ -1,0 +1,1 @@
+"""Pickup alternatives: the customer's page and choice, and its email."""
