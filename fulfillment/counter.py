@@ -16,16 +16,15 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from fulfillment.departure import ErpFulfilled, units_leave
 from fulfillment.errors import StoreRefusal
 from fulfillment.models import HandoverJob, PickLine, PutBackTask
 from fulfillment.putback import put_back_create
-from oms.core.erp_records import erp_fulfilled_payload
 from oms.core.history import record, transit
-from oms.core.lines import LineError, order_lines_cancel_held, order_lines_hand_over
-from oms.models import Order, OrderLine, OutboxMessage, TransitionLog
-from oms.outbox.messages import outbox_write
-from stores.models import Facility, StockLevel
-from stores.stock import StockError, stock_levels_lock
+from oms.core.lines import LineError, order_lines_cancel_held
+from oms.models import Order, OrderLine, TransitionLog
+from stores.models import Facility
+from stores.stock import StockError
 
 Status = HandoverJob.Status
 Relation = ("SELF", "OTHER")
@@ -311,23 +310,14 @@ def _hand_over(
             note="; ".join(f"{line.sku}: {reasons[line.pk]}" for line in refused),
         )
     if to_hand_over:
-        # The fulfillment goes to the outbox before the lines are handed over, so the shop never hears
-        # the order is completed before it hears what was collected.
-        outbox_write(kind="fulfillment", destination=OutboxMessage.Destination.SHOP, order=order, now=now,
-                     idempotency_key=f"fulfillment:handover:{handover.pk}",
-                     payload=pickup_fulfillment_payload(handover=handover, lines=to_hand_over))
-        # What a store handed over, for the ERP to bill (docs/erp-feeds.md, fulfilled export).
-        outbox_write(kind="erp-fulfilled", destination=OutboxMessage.Destination.ERP, order=order, now=now,
-                     idempotency_key=f"erp-fulfilled:handover:{handover.pk}",
-                     payload=erp_fulfilled_payload(order=order, facility=handover.facility,
-                                                   items=[(line, line.quantity) for line in to_hand_over],
-                                                   shipped_at=now, carrier="", service="PICKUP", tracking_numbers=[]))
-        stock_levels_lock(pks=StockLevel.objects.filter(
-            facility_id=handover.facility_id, product_id__in={line.product_id for line in to_hand_over},
-        ).values_list("pk", flat=True))
         try:
-            entries += order_lines_hand_over(lines=to_hand_over, actor=actor, reason="collected by the customer",
-                                             now=now, source=f"pickup {handover.pk}")
+            entries += units_leave(
+                order=order, facility=handover.facility, items=[(line, line.quantity) for line in to_hand_over],
+                departure=f"handover:{handover.pk}",
+                shop_payload=pickup_fulfillment_payload(handover=handover, lines=to_hand_over),
+                erp=ErpFulfilled(carrier="", service="PICKUP", tracking_numbers=[]),
+                actor=actor, reason="collected by the customer", source=f"pickup {handover.pk}", now=now,
+            )
         except (LineError, StockError) as exc:
             raise CounterError(f"Order {order.name} cannot be handed over: {exc}. Ask the office.") from exc
         entries.append(transit(handover, "hand_over", actor=actor, at=now, reason="collected by the customer"))

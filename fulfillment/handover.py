@@ -19,16 +19,14 @@ from django.utils import timezone
 from fulfillment import documents
 from fulfillment.carriers import carrier_get
 from fulfillment.carriers.base import CarrierError
+from fulfillment.departure import ErpFulfilled, units_leave
 from fulfillment.errors import StoreRefusal
 from fulfillment.models import HandoverJob, Parcel, ParcelItem, Shipment
 from fulfillment.packing import facility_address
-from oms.core.erp_records import erp_fulfilled_payload
 from oms.core.history import record, transit
-from oms.core.lines import LineError, order_lines_hand_over
-from oms.models import Order, OrderLine, OutboxMessage, TransitionLog
-from oms.outbox.messages import outbox_write
-from stores.models import Facility, StockLevel
-from stores.stock import stock_levels_lock
+from oms.core.lines import LineError
+from oms.models import Order, OrderLine, TransitionLog
+from stores.models import Facility
 
 ParcelStatus = Parcel.Status
 
@@ -214,31 +212,15 @@ def _shipment_ship(
         if packed[line.pk] != line.quantity:
             raise HandoverError(f"Order {shipment.order.name}: {packed[line.pk]} of {line.sku} packed, but the order "
                                 f"line holds {line.quantity} — keep the parcel and ask the office.")
-    # The fulfillment goes to the outbox before the lines are handed over, so the shop never hears the
-    # order is completed before it hears what was shipped.
-    outbox_write(
-        kind="fulfillment", destination=OutboxMessage.Destination.SHOP,
-        idempotency_key=f"fulfillment:shipment:{shipment.pk}", order=shipment.order, now=now,
-        payload=fulfillment_payload(shipment=shipment, parcels=parcels, lines=shipped_lines, packed=packed),
-    )
-    # What a store shipped, for the ERP to bill (docs/erp-feeds.md, fulfilled export).
-    outbox_write(
-        kind="erp-fulfilled", destination=OutboxMessage.Destination.ERP,
-        idempotency_key=f"erp-fulfilled:shipment:{shipment.pk}", order=shipment.order, now=now,
-        payload=erp_fulfilled_payload(
-            order=shipment.order, facility=facility, items=[(line, packed[line.pk]) for line in shipped_lines],
-            shipped_at=now, carrier=shipment.carrier, service=shipment.service,
-            tracking_numbers=[parcel.tracking_number for parcel in parcels],
-        ),
-    )
-    # Stock rows in primary-key order before oms.core.lines consumes them line by line (no deadlock between
-    # two handovers of different orders sharing products).
-    stock_levels_lock(pks=StockLevel.objects.filter(
-        facility_id=shipment.facility_id, product_id__in={line.product_id for line in shipped_lines},
-    ).values_list("pk", flat=True))
     try:
-        entries += order_lines_hand_over(lines=shipped_lines, actor=actor, reason=f"handed to {name}", now=now,
-                                         source=f"shipment {shipment.pk} to {shipment.carrier}")
+        entries += units_leave(
+            order=shipment.order, facility=facility, items=[(line, packed[line.pk]) for line in shipped_lines],
+            departure=f"shipment:{shipment.pk}",
+            shop_payload=fulfillment_payload(shipment=shipment, parcels=parcels, lines=shipped_lines, packed=packed),
+            erp=ErpFulfilled(carrier=shipment.carrier, service=shipment.service,
+                             tracking_numbers=[parcel.tracking_number for parcel in parcels]),
+            actor=actor, reason=f"handed to {name}", source=f"shipment {shipment.pk} to {shipment.carrier}", now=now,
+        )
     except LineError as exc:
         raise HandoverError(f"Order {shipment.order.name} cannot be handed over: {exc}.") from exc
     return entries

@@ -2,10 +2,10 @@
 
 A warehouse packs and labels in its own system, so nothing here goes through pick, pack or the tablet's
 handover scan: the shipment is created and moved OPEN → READY → SHIPPED and its parcel OPEN → LABELED →
-HANDED_OVER at once (every transition logged, at the time the warehouse gives). From there it is what
-`handover._shipment_ship` does for a store: the shop's `fulfillment` message goes to the outbox first, then
-`oms.core.lines.order_lines_hand_over` consumes the stock, fulfils the lines, completes the request and settles
-the order — so `fulfillment` always precedes `order-completed`.
+HANDED_OVER at once (every transition logged, at the time the warehouse gives). From there the units leave as a
+store's do (`fulfillment.departure.units_leave`): the shop's `fulfillment` message first, then the stock consumed,
+the lines fulfilled, the request completed and the order settled — so `fulfillment` always precedes
+`order-completed`. Unlike a store's, a warehouse's shipment writes no `erp-fulfilled` record.
 """
 
 from dataclasses import dataclass
@@ -13,14 +13,13 @@ from datetime import datetime
 
 from fulfillment.carriers import carrier_get
 from fulfillment.carriers.base import CarrierError
+from fulfillment.departure import units_leave
 from fulfillment.handover import carrier_name, fulfillment_payload
 from fulfillment.models import Parcel, ParcelItem, Shipment
 from oms.core.history import record, transit
-from oms.core.lines import order_line_split, order_lines_hand_over
-from oms.models import FulfillmentRequest, Order, OrderLine, OutboxMessage
-from oms.outbox.messages import outbox_write
-from stores.models import Facility, StockLevel
-from stores.stock import stock_levels_lock
+from oms.core.lines import order_line_split
+from oms.models import FulfillmentRequest, Order, OrderLine
+from stores.models import Facility
 
 
 def tracking_url_for(*, carrier: str, tracking_number: str) -> str:
@@ -89,16 +88,12 @@ def warehouse_shipment_ship(
     parcel.save(update_fields=["status", "labeled_at", "handed_over_at"])
     ParcelItem.objects.bulk_create([ParcelItem(parcel=parcel, order_line=line, quantity=packed[line.pk])
                                     for line in shipped])
-    # As for a store's shipment: the shop hears what was shipped before the handover may complete the order.
-    outbox_write(
-        kind="fulfillment", destination=OutboxMessage.Destination.SHOP,
-        idempotency_key=f"fulfillment:wms:{shipment.pk}", order=order, now=now,
-        payload=fulfillment_payload(shipment=shipment, parcels=[parcel], lines=shipped, packed=packed),
+    entries += units_leave(
+        order=order, facility=facility, items=[(line, packed[line.pk]) for line in shipped],
+        departure=f"wms:{shipment.pk}",
+        shop_payload=fulfillment_payload(shipment=shipment, parcels=[parcel], lines=shipped, packed=packed),
+        erp=None,  # the ERP has the warehouse's own record of this shipment
+        actor=actor, reason=f"{why} ({tracking_number})", source=source, now=now,
     )
-    stock_levels_lock(pks=StockLevel.objects.filter(
-        facility_id=facility.pk, product_id__in={line.product_id for line in shipped},
-    ).values_list("pk", flat=True))
-    entries += order_lines_hand_over(lines=shipped, actor=actor, reason=f"{why} ({tracking_number})", now=now,
-                                     source=source)
     record(entries)
     return shipment

@@ -16,7 +16,7 @@ from django.utils import timezone
 from fulfillment.counter import pickup_hand_over
 from fulfillment.handover import handover_scan
 from fulfillment.models import HandoverJob
-from oms.core.erp_records import erp_order_payload
+from oms.core.erp_records import erp_order_payload, utc_text
 from oms.feeds import exports
 from oms.feeds.exports import (
     ALLOCATIONS_HEADER,
@@ -188,7 +188,7 @@ def test_a_store_shipment_is_exported_with_its_tracking_number():
     job.shipment.refresh_from_db()
     assert row == {
         "order": job.order.name, "line_id": str(line.pk), "shop_line_id": line.external_line_id, "sku": "TEE-M",
-        "facility": "CHI-01", "quantity": "2", "shipped_at": exports.utc_text(job.shipment.shipped_at),
+        "facility": "CHI-01", "quantity": "2", "shipped_at": utc_text(job.shipment.shipped_at),
         "carrier": job.shipment.carrier, "service": job.shipment.service, "tracking_numbers": parcel.tracking_number,
     }
 
