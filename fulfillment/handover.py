@@ -21,8 +21,8 @@ from fulfillment.carriers import carrier_get
 from fulfillment.carriers.base import CarrierError
 from fulfillment.departure import ErpFulfilled, units_leave
 from fulfillment.errors import StoreRefusal
+from fulfillment.labels import facility_address
 from fulfillment.models import HandoverJob, Parcel, ParcelItem, Shipment
-from fulfillment.packing import facility_address
 from oms.core.history import record, transit
 from oms.core.lines import LineError
 from oms.models import Order, OrderLine, TransitionLog

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from fulfillment import packing
+from fulfillment import labels, packing
 from fulfillment.models import Parcel, Shipment
 from fulfillment.packing import PackError, StalePackJob
 from fulfillment.views.common import int_or, posted_version, render_refusal, store_view
@@ -128,28 +128,28 @@ def parcel_set_box_view(request, pack_job_id: int, parcel_id: int):
 @require_POST
 @store_view
 def parcel_label_view(request, pack_job_id: int, parcel_id: int):
-    return _job_action(request, pack_job_id, lambda **kw: packing.parcel_create_label(parcel_id=parcel_id, **kw),
+    return _job_action(request, pack_job_id, lambda **kw: labels.parcel_create_label(parcel_id=parcel_id, **kw),
                        "Label created: print it and stick it on the parcel.")
 
 
 @require_POST
 @store_view
 def parcel_void_view(request, pack_job_id: int, parcel_id: int):
-    return _job_action(request, pack_job_id, lambda **kw: packing.parcel_void_label(parcel_id=parcel_id, **kw),
+    return _job_action(request, pack_job_id, lambda **kw: labels.parcel_void_label(parcel_id=parcel_id, **kw),
                        "Label voided: remove it from the parcel.")
 
 
 @require_POST
 @store_view
 def parcel_relabel_view(request, pack_job_id: int, parcel_id: int):
-    return _job_action(request, pack_job_id, lambda **kw: packing.parcel_relabel(parcel_id=parcel_id, **kw),
+    return _job_action(request, pack_job_id, lambda **kw: labels.parcel_relabel(parcel_id=parcel_id, **kw),
                        "Old label voided and a new one created: print it and replace the old one.")
 
 
 @require_POST
 @store_view
 def return_label_view(request, pack_job_id: int):
-    return _job_action(request, pack_job_id, packing.shipment_issue_return_label,
+    return _job_action(request, pack_job_id, labels.shipment_issue_return_label,
                        "Return label created: print it and put it in the parcel.")
 
 
@@ -175,7 +175,7 @@ def parcel_label_pdf_view(request, pack_job_id: int, parcel_id: int):
     if parcel is None:
         raise Http404("No such parcel")
     try:
-        return _pdf(packing.parcel_label_pdf(parcel=parcel), f"label-{parcel.tracking_number}.pdf")
+        return _pdf(labels.parcel_label_pdf(parcel=parcel), f"label-{parcel.tracking_number}.pdf")
     except PackError as error:
         raise Http404(error.message) from error
 
@@ -184,7 +184,7 @@ def parcel_label_pdf_view(request, pack_job_id: int, parcel_id: int):
 @store_view
 def packing_slip_pdf_view(request, pack_job_id: int):
     shipment = _shipment(request, pack_job_id)
-    return _pdf(packing.shipment_packing_slip_pdf(shipment=shipment), f"packing-slip-{shipment.pk}.pdf")
+    return _pdf(labels.shipment_packing_slip_pdf(shipment=shipment), f"packing-slip-{shipment.pk}.pdf")
 
 
 @require_GET
@@ -192,7 +192,7 @@ def packing_slip_pdf_view(request, pack_job_id: int):
 def return_label_pdf_view(request, pack_job_id: int):
     shipment = _shipment(request, pack_job_id)
     try:
-        return _pdf(packing.shipment_return_label_pdf(shipment=shipment),
+        return _pdf(labels.shipment_return_label_pdf(shipment=shipment),
                     f"return-label-{shipment.return_tracking_number}.pdf")
     except PackError as error:
         raise Http404(error.message) from error

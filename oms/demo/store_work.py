@@ -11,14 +11,9 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef
 
 from fulfillment.defaults import store_defaults_ensure
+from fulfillment.labels import parcel_create_label
 from fulfillment.models import BoxType, PackJob, PickJob, PickLine
-from fulfillment.packing import (
-    pack_job_close,
-    pack_job_start,
-    parcel_create_label,
-    parcel_default_weight,
-    parcel_set_box,
-)
+from fulfillment.packing import pack_job_close, pack_job_start, parcel_default_weight, parcel_set_box
 from fulfillment.picking import pick_job_start, pick_line_tap
 from stores.models import Facility, StoreMembership
 

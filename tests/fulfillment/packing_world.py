@@ -5,8 +5,9 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from fulfillment.labels import parcel_create_label
 from fulfillment.models import BoxType, HandoverJob, PackJob
-from fulfillment.packing import pack_job_close, pack_job_start, parcel_create_label, parcel_set_box
+from fulfillment.packing import pack_job_close, pack_job_start, parcel_set_box
 from fulfillment.picking import pick_job_start, pick_line_tap
 from tests.fulfillment.store_world import routed_order, stock, store_with_people
 

@@ -10,8 +10,9 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from fulfillment.handover import HandoverError, carrier_manifest_pdf, handover_all, handover_list, handover_scan
+from fulfillment.labels import parcel_relabel
 from fulfillment.models import HandoverJob, Parcel, ParcelItem, PutBackTask, Shipment
-from fulfillment.packing import pack_job_start, parcel_item_move, parcel_relabel
+from fulfillment.packing import pack_job_start, parcel_item_move
 from fulfillment.putback import put_back_confirm
 from oms.models import FulfillmentRequest, Order, OrderLine, OutboxMessage
 from oms.orders.cancel import order_cancel

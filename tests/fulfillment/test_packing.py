@@ -6,6 +6,15 @@ import pytest
 from django.test import override_settings
 
 from fulfillment.carriers.base import Carrier, LabelResult
+from fulfillment.labels import (
+    parcel_create_label,
+    parcel_label_pdf,
+    parcel_relabel,
+    parcel_void_label,
+    shipment_issue_return_label,
+    shipment_packing_slip_pdf,
+    shipment_return_label_pdf,
+)
 from fulfillment.models import HandoverJob, PackJob, Parcel, ParcelItem, Shipment
 from fulfillment.packing import (
     PackError,
@@ -13,16 +22,9 @@ from fulfillment.packing import (
     pack_job_close,
     pack_job_start,
     parcel_add,
-    parcel_create_label,
     parcel_item_move,
-    parcel_label_pdf,
-    parcel_relabel,
     parcel_remove,
     parcel_set_box,
-    parcel_void_label,
-    shipment_issue_return_label,
-    shipment_packing_slip_pdf,
-    shipment_return_label_pdf,
 )
 from oms.models import TransitionLog
 from tests.factories import ProductFactory
