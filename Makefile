@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed-requirements
 PYTEST_ARGS ?=
 
-.PHONY: install demo serve test services bench lint clean-demo
+.PHONY: install demo serve test services bench bench-vs lint clean-demo
 
 $(INSTALLED): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: install services lint
 ## bench: the brokering benchmark (10k and 20k orders, three runs each) on its own database storefill_bench
 bench: install services
 	scripts/bench
+
+## bench-vs: VS=<git revision> — that revision's benchmark (A) against this tree's (B), in turn, same world; digests must match
+bench-vs: install services
+	scripts/bench-vs $(VS)
 
 ## lint: ruff, and the layers contract of docs/architecture.md (pyproject.toml, import-linter)
 lint: install

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from oms.demo.data import catalog_items
+from oms.demo.world import catalog_items
 
 pytestmark = pytest.mark.slow
 

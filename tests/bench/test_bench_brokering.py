@@ -31,7 +31,7 @@ def test_bench_brokering_passes_its_checks_and_ends_with_the_summary_line():
 
 @pytest.mark.django_db(transaction=True)
 def test_bench_brokering_fails_when_a_check_fails(monkeypatch):
-    from oms.routing.bench import benchmark as bench_module
+    from oms.routing.bench import checks as bench_module
 
     monkeypatch.setattr(bench_module, "_check_ledger", lambda: bench_module.Check("stock ledger reconciles", False))
     out = StringIO()

@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from oms.routing.bench.benchmark import BenchConfig, BenchError, bench_brokering
+from oms.routing.bench.benchmark import bench_brokering
+from oms.routing.bench.config import BenchConfig, BenchError
 
 
 class Command(BaseCommand):

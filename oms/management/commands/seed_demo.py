@@ -4,8 +4,9 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from oms.demo.data import DEMO_PASSWORD, demo_logins, demo_seed
+from oms.demo.seed import demo_logins, demo_seed
 from oms.demo.store_work import demo_store_work
+from oms.demo.world import DEMO_PASSWORD
 from oms.orders.approval import orders_approve_pending
 from oms.routing.runs import RunAlreadyActive, brokering_run
 
