@@ -14,13 +14,13 @@ from oms.routing.runs import RunAlreadyActive, brokering_run
 from oms.shop.pull import PullError, shop_orders_pull
 
 
-@shared_task(acks_late=True)
+@shared_task(name="oms.tasks.approve_orders", acks_late=True)
 def approve_orders() -> dict:
     """Approve every CREATED order that passes its checks (scheduled; safe to run twice or at once)."""
     return orders_approve_pending().counts()
 
 
-@shared_task(acks_late=True)
+@shared_task(name="oms.tasks.broker_queue", acks_late=True)
 def broker_queue(queue: str, trigger: str = "schedule", actor_id: int | None = None) -> dict:
     """Route one queue (scheduled per queue, or asked for from the console with who asked); a run of that queue
     already going is a normal outcome."""
@@ -35,19 +35,19 @@ def broker_queue(queue: str, trigger: str = "schedule", actor_id: int | None = N
     }
 
 
-@shared_task(acks_late=True)
+@shared_task(name="oms.tasks.cancel_expired_unfillable", acks_late=True)
 def cancel_expired_unfillable() -> int:
     """Cancel the UNFILLABLE lines whose auto-cancel date has passed (scheduled daily; safe to run twice)."""
     return unfillable_cancel_expired(now=timezone.now())
 
 
-@shared_task(acks_late=True)
+@shared_task(name="oms.tasks.release_waiting_lines", acks_late=True)
 def release_waiting_lines() -> int:
     """Send pre-orders and backorders whose date came or whose stock arrived to BROKERING (scheduled)."""
     return waiting_lines_release(now=timezone.now())
 
 
-@shared_task(acks_late=True)
+@shared_task(name="oms.tasks.dispatch_outbox", acks_late=True)
 def dispatch_outbox() -> dict:
     """Deliver the due outbox messages (kicked on commit by outbox_write, and swept every OUTBOX_SWEEP_SECONDS).
 
@@ -60,7 +60,7 @@ def dispatch_outbox() -> dict:
     return result.counts()
 
 
-@shared_task(acks_late=True)
+@shared_task(name="oms.tasks.import_inventory_drops", acks_late=True)
 def import_inventory_drops() -> list[str]:
     """Import the inventory files dropped in FEEDS_DIR/inbox/inventory/ (swept every FEED_DROP_SECONDS).
 
@@ -71,7 +71,7 @@ def import_inventory_drops() -> list[str]:
     return [f"{name}: {result.summary() if result else 'failed (kept for a retry)'}" for name, result in results]
 
 
-@shared_task(acks_late=True)
+@shared_task(name="oms.tasks.import_wms_drops", acks_late=True)
 def import_wms_drops() -> list[str]:
     """Import the WMS files dropped in FEEDS_DIR/inbox/{acknowledgements,fulfilled,rejected}/ (every FEED_DROP_SECONDS).
 
@@ -82,7 +82,7 @@ def import_wms_drops() -> list[str]:
     return [f"{name}: {result.summary() if result else 'failed (kept for a retry)'}" for name, result in results]
 
 
-@shared_task(acks_late=True)
+@shared_task(name="oms.tasks.export_erp_feeds", acks_late=True)
 def export_erp_feeds() -> list[str]:
     """Write the ERP/WMS export files from the PENDING ERP outbox messages (every FEED_EXPORT_SECONDS).
 
@@ -92,7 +92,7 @@ def export_erp_feeds() -> list[str]:
     return erp_feeds_export(now=timezone.now()).lines()
 
 
-@shared_task(acks_late=True)
+@shared_task(name="oms.tasks.pull_shop_orders", acks_late=True)
 def pull_shop_orders() -> str:
     """Import the orders Shopify changed since the last good pull (every SHOPIFY_PULL_SECONDS; oms/shop/pull.py).
 

@@ -24,7 +24,8 @@ from oms.demo.world import (
     stock_plan,
 )
 from oms.models import Product
-from oms.shop.importer import TOPIC_CREATE, shopify_webhook_receive
+from oms.shop.importer import shopify_webhook_receive
+from oms.shop.payload import TOPIC_CREATE
 from stores.access import operations_group
 from stores.models import Facility, StockLevel, StoreMembership
 from stores.stock import stock_levels_open

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from oms.models import ShopPull
 from oms.outbox.adapters import DeliveryError
-from oms.shop.importer import TOPIC_CANCELLED, TOPIC_UPDATED, ShopPayloadError, shopify_webhook_receive
+from oms.shop.importer import shopify_webhook_receive
+from oms.shop.payload import TOPIC_CANCELLED, TOPIC_UPDATED, ShopPayloadError
 from oms.shop.shopify import ShopifyClient, gid_number, shopify_client
 
 ORDERS_UPDATED = """

@@ -12,7 +12,8 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from oms.shop.importer import TOPIC_CANCELLED, TOPIC_CREATE, TOPIC_UPDATED, ShopPayloadError, shopify_webhook_receive
+from oms.shop.importer import shopify_webhook_receive
+from oms.shop.payload import TOPIC_CANCELLED, TOPIC_CREATE, TOPIC_UPDATED, ShopPayloadError
 
 logger = logging.getLogger(__name__)
 

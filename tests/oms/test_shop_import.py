@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from oms.core.history import transit_and_save
 from oms.models import Order, OrderNote, ShopWebhook
-from oms.shop.importer import ShopPayloadError, shopify_webhook_receive
+from oms.shop.importer import shopify_webhook_receive
+from oms.shop.payload import ShopPayloadError
 from tests.factories import FacilityFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from oms.models import Order, ShopPull
 from oms.shop import pull as shop_pull
-from oms.shop.importer import TOPIC_CREATE, shopify_webhook_receive
+from oms.shop.importer import shopify_webhook_receive
+from oms.shop.payload import TOPIC_CREATE
 from oms.shop.pull import PullError, order_payload, shop_orders_pull
 from tests.factories import ProductFactory
 from tests.fake_shopify import TOKEN, FakeShopify, order_node

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from oms.shop.importer import TOPIC_CREATE, ShopPayloadError, shopify_webhook_receive
+from oms.shop.importer import shopify_webhook_receive
+from oms.shop.payload import TOPIC_CREATE, ShopPayloadError
 
 
 def order_rows(text: str) -> list[tuple[int, object]]:
