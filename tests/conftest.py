@@ -98,7 +98,7 @@ def worker_environment(*, smtp_port: int, shop_url: str | None = None) -> dict:
     env["DATABASE_URL"] = _database_url_for(connection.settings_dict)
     env["OUTBOX_EMAIL_BACKEND"] = "django.core.mail.backends.smtp.EmailBackend"
     env["EMAIL_HOST"], env["EMAIL_PORT"] = "127.0.0.1", str(smtp_port)
-    env["OUTBOX_EMAIL_MODULES"] = "tests.oms.test_outbox_worker"  # its test-only email kind
+    env["OUTBOX_EMAIL_MODULES"] = "tests.oms.outbox.test_outbox_worker"  # its test-only email kind
     if shop_url:
         env["OUTBOX_ADAPTERS"] = "EMAIL=oms.outbox.email.EmailAdapter,SHOP=oms.outbox.shop_webhook.ShopWebhookAdapter"
         env["SHOP_SYNC_URL"], env["SHOP_SYNC_SECRET"], env["SHOP_SYNC_TIMEOUT"] = shop_url, SECRET, "1"

@@ -17,7 +17,7 @@ from oms.routing.runs import order_route
 from stores.models import StockLevel
 from tests.factories import OrderFactory, OrderLineFactory, ProductFactory, UserFactory
 from tests.fulfillment.store_world import routed_order, stock, store_with_people
-from tests.oms.alternatives_world import offered, rejected_order, store_at, world_make
+from tests.oms.pickup.alternatives_world import offered, rejected_order, store_at, world_make
 
 pytestmark = pytest.mark.django_db
 

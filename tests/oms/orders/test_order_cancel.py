@@ -19,7 +19,7 @@ from tests.factories import FacilityFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "shopify_order.json"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "shopify_order.json"
 
 
 def shop_order(**changes) -> dict:

@@ -14,7 +14,7 @@ from django.test import Client
 from oms.models import Order, OrderLine, ShopWebhook
 from tests.factories import ProductFactory
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "shopify_order.json"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "shopify_order.json"
 SECRET = "test-webhook-secret"
 CREATE_URL = "/webhooks/shopify/orders/create"
 

@@ -12,7 +12,7 @@ from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "shopify_order.json"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "shopify_order.json"
 
 
 def shop_order(order_id: int, name: str) -> dict:

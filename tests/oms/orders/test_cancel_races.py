@@ -19,7 +19,7 @@ from oms.models import Order, OrderLine, OutboxMessage, TransitionLog
 from oms.orders.cancel import order_cancel
 from tests.factories import ProductFactory
 from tests.fulfillment.store_world import routed_order, stock, store_with_people
-from tests.oms.test_webhooks import SECRET, post
+from tests.oms.shop.test_webhooks import SECRET, post
 from tests.races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,7 +12,7 @@ from fulfillment.models import PickJob
 from oms.core.pickup_offers import TOKEN_SALT, pickup_offer_token
 from oms.models import Order, OrderLine, OrderNote, OutboxMessage, PickupAlternativeOffer, TransitionLog
 from stores.models import StockLevel
-from tests.oms.alternatives_world import offered, rejected_order, world_make
+from tests.oms.pickup.alternatives_world import offered, rejected_order, world_make
 
 pytestmark = pytest.mark.django_db
 
