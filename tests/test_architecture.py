@@ -6,6 +6,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+from django.core.management import call_command
 from django.urls import resolve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,3 +90,9 @@ def test_every_package_and_module_of_the_code_is_in_a_layer():
 
 def test_the_layers_name_only_modules_that_exist():
     assert [name for name in layered_modules() if importlib.util.find_spec(name) is None] == []
+
+
+@pytest.mark.django_db
+def test_the_models_package_needs_no_migration():
+    """Models split over modules keep their app and their fields: Django sees no change to migrate."""
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)  # exits 1 (SystemExit) on a change
