@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed-requirements
 PYTEST_ARGS ?=
 
-.PHONY: install demo serve test services bench bench-vs lint clean-demo
+.PHONY: install demo serve serve-prod test services bench bench-vs lint clean-demo
 
 $(INSTALLED): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ demo: install
 ## serve: the demo's processes without re-seeding
 serve: install
 	scripts/demo-serve
+
+## serve-prod: production processes — gunicorn + WhiteNoise, a Celery worker and beat — on PostgreSQL and Redis
+## (needs SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, CELERY_BROKER_URL; see docs/deploy.md)
+serve-prod: install
+	scripts/serve-prod
 
 ## services: PostgreSQL, Redis, Chromium and poppler for the test suite (started / installed when missing)
 services:

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from oms.core.csv_cells import csv_cell_safe
 from oms.models import LineRejection
 from stores.models import Facility, InventoryAdjustment
 
@@ -109,7 +110,7 @@ def rejections_report(*, facility: Facility | None = None, start: date, end: dat
 def rejections_report_csv(report: RejectionsReport) -> str:
     """The report as one CSV: a `section` column (item, reason, store) and the figures of each row."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = _SafeWriter(csv.writer(out))
     writer.writerow(["section", "key", "name", "units", "rejections", "allocated_units", "rejection_rate_percent"])
     for item in report.items:
         writer.writerow(["item", item.sku, item.name, item.units, item.rejections, "", ""])
@@ -119,3 +120,13 @@ def rejections_report_csv(report: RejectionsReport) -> str:
         writer.writerow(["store", store.code, store.name, store.rejected_units, "", store.allocated_units,
                          "" if store.rate is None else str(store.rate)])
     return out.getvalue()
+
+
+class _SafeWriter:
+    """csv.writer whose text cells a spreadsheet opens as text, never as a formula (oms.core.csv_cells)."""
+
+    def __init__(self, writer):
+        self.writer = writer
+
+    def writerow(self, row) -> None:
+        self.writer.writerow([csv_cell_safe(cell) for cell in row])

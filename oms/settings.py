@@ -30,6 +30,9 @@ SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET_KEY)
 if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG=0 (the development key is public).")
 
+if not DEBUG and not os.environ.get("ALLOWED_HOSTS", "").strip():
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG=0: the host names the app answers to, "
+                               "comma-separated (e.g. storefill.example.com).")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -43,6 +46,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "axes",
     "oms",
     "stores",
     "fulfillment",
@@ -50,13 +54,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "oms.security.RequestSizeLimitMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "oms.security.SessionIdleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: it turns a locked-out login into the lockout page (docs/deploy.md, "Login throttling").
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "oms.urls"
@@ -100,7 +109,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: a locked-out username or address is refused before its password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -110,11 +127,90 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise looks into it from the first request
+# Production (DEBUG=0) serves collectstatic's files through WhiteNoise: content-hashed names cached for a year,
+# gzip and brotli copies; no CDN needed (a store's network may have no internet). The demo serves static/ as is.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- Security (docs/deploy.md) ------------------------------------------------------------------
+# Off by default only in development (DEBUG=1). Behind a TLS-terminating proxy, set SECURE_PROXY_SSL_HEADER to
+# the header it sets, e.g. "HTTP_X_FORWARDED_PROTO=https", so redirects and secure cookies see HTTPS.
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = tuple(os.environ["SECURE_PROXY_SSL_HEADER"].split("=", 1))
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # a load balancer's probes come in plain HTTP
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+# Pages send the token from the form or the htmx header, never from script reading the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Tablets are shared: a session ends after this many idle minutes (each request within it extends it).
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+# Request size limits, each refused before the body is read: a file upload (inventory CSV) up to
+# FILE_UPLOAD_MAX_BYTES, any other form up to DATA_UPLOAD_MAX_MEMORY_SIZE, a shop webhook up to WEBHOOK_MAX_BYTES.
+FILE_UPLOAD_MAX_BYTES = int(os.environ.get("FILE_UPLOAD_MAX_BYTES", str(200 * 1024 * 1024)))
+MAX_REQUEST_BYTES = FILE_UPLOAD_MAX_BYTES + 1024 * 1024  # the file and its form around it (oms/security.py)
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("FORM_MAX_BYTES", str(5 * 1024 * 1024)))
+WEBHOOK_MAX_BYTES = int(os.environ.get("WEBHOOK_MAX_BYTES", str(1024 * 1024)))
+
+# Content-Security-Policy: nothing but this site's own files; no inline script, no eval.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:"],  # product images may live on the shop's CDN
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins for one username, or from one address,
+# further attempts are refused for AXES_COOLOFF_MINUTES; operations staff unlock early in the console.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "oms.security.lockout_response"
+# The client's address (lockouts by address, code guesses): REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies
+# the one they forwarded (oms/security.py).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "oms.security.client_ip"
+AXES_VERBOSE = False
+# Customer pages that take a code from a link: this many bad codes from one address in the window, then 429.
+CODE_GUESS_LIMIT = int(os.environ.get("CODE_GUESS_LIMIT", "20"))
+CODE_GUESS_WINDOW_MINUTES = int(os.environ.get("CODE_GUESS_WINDOW_MINUTES", "15"))
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Cache: counters every web process must share (code guesses), so Redis when there is one ---------
+# CACHE_URL: a redis:// URL, or "locmem://" for a cache of each process's own (the demo, the tests).
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if not CACHE_URL and os.environ.get("CELERY_BROKER_URL", "").startswith(("redis://", "rediss://")):
+    CACHE_URL = os.environ["CELERY_BROKER_URL"]
+CACHES = {"default": (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "storefill"}
+    if CACHE_URL.startswith(("redis://", "rediss://")) else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+)}
 
 # --- Email (console by default: the demo prints emails) -----------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -237,6 +333,11 @@ LOGGING = {
 }
 
 # Default schedules; django-celery-beat copies them into the database, where operations staff edit them.
+# /readyz (oms/health.py): the worker's heartbeat task runs every HEARTBEAT_SECONDS; older than
+# READYZ_WORKER_MAX_AGE_SECONDS means no worker (or no beat) is working.
+HEARTBEAT_SECONDS = float(os.environ.get("HEARTBEAT_SECONDS", "30"))
+READYZ_WORKER_MAX_AGE_SECONDS = float(os.environ.get("READYZ_WORKER_MAX_AGE_SECONDS", str(4 * HEARTBEAT_SECONDS)))
+READYZ_TIMEOUT_SECONDS = float(os.environ.get("READYZ_TIMEOUT_SECONDS", "2"))
 CELERY_BEAT_SCHEDULE = {
     "approve-orders": {"task": "oms.tasks.approve_orders", "schedule": float(APPROVAL_INTERVAL_SECONDS)},
     "broker-brokering": {"task": "oms.tasks.broker_queue", "schedule": 300.0, "kwargs": {"queue": "BROKERING"}},
@@ -256,6 +357,7 @@ CELERY_BEAT_SCHEDULE = {
     "import-wms-drops": {"task": "oms.tasks.import_wms_drops", "schedule": FEED_DROP_SECONDS},
     "export-erp-feeds": {"task": "oms.tasks.export_erp_feeds", "schedule": FEED_EXPORT_SECONDS},
     "pull-shop-orders": {"task": "oms.tasks.pull_shop_orders", "schedule": SHOPIFY_PULL_SECONDS},
+    "worker-heartbeat": {"task": "oms.tasks.worker_heartbeat", "schedule": HEARTBEAT_SECONDS},
 }
 
 # --- Routing ------------------------------------------------------------------------------------

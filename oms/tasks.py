@@ -7,6 +7,7 @@ from django.utils import timezone
 from oms.feeds.exports import erp_feeds_export
 from oms.feeds.inventory import inventory_drops_import
 from oms.feeds.wms import wms_drops_import
+from oms.health import heartbeat_record
 from oms.orders.approval import orders_approve_pending
 from oms.outbox.dispatch import outbox_dispatch
 from oms.queues.parkings import unfillable_cancel_expired, waiting_lines_release
@@ -104,3 +105,9 @@ def pull_shop_orders() -> str:
     except PullError as exc:
         return f"skipped: {exc}"
     return f"{pull.status}: found {pull.found}, created {pull.created}, updated {pull.updated}"
+
+
+@shared_task(name="oms.tasks.worker_heartbeat", acks_late=True)
+def worker_heartbeat() -> None:
+    """Beat sends it every HEARTBEAT_SECONDS; a worker running it is what /readyz calls a live worker."""
+    heartbeat_record()

@@ -11,6 +11,8 @@ os.environ.setdefault("STOREFILL_RETRY_BACKOFF", "0.2")
 # Outbox retries: 0.1–0.2 s, doubling, never more than 2 s apart (a shop outage in a test lasts seconds).
 os.environ.setdefault("OUTBOX_MAX_BACKOFF", "2")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# The test process's own cache (tests clear it); the broker's Redis is not touched by cache.clear().
+os.environ.setdefault("CACHE_URL", "locmem://")
 # Files the tests and the session's worker share (feed drops): apart from the demo's var/.
 os.environ.setdefault("STOREFILL_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
 

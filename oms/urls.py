@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from oms import views
+from oms import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("facility/choose/", views.choose_facility, name="choose-facility"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

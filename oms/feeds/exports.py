@@ -45,6 +45,7 @@ from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from oms.core.csv_cells import csv_cell_safe
 from oms.core.erp_records import csv_text
 from oms.core.history import record, transit
 from oms.models import FeedExport, FulfillmentRequest, Order, OrderLine, OutboxMessage
@@ -226,7 +227,8 @@ def _file_write(export: FeedExport) -> Path:
             writer = csv.DictWriter(handle, fieldnames=header, restval="", extrasaction="ignore")
             writer.writeheader()
             for payload in export.messages.order_by("pk").values_list("payload", flat=True).iterator():
-                writer.writerows(payload.get("rows", []))
+                writer.writerows({key: csv_cell_safe(value) for key, value in row.items()}
+                                 for row in payload.get("rows", []))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, final)

@@ -2,6 +2,7 @@
 imported here."""
 
 from oms.models.feeds import FeedExport, FeedFile, FeedProblem
+from oms.models.health import Heartbeat
 from oms.models.history import TransitionLog
 from oms.models.orders import Order, OrderLine, OrderNote
 from oms.models.outbox import OutboxMessage
@@ -13,6 +14,7 @@ from oms.models.routing import BrokeringRun, RoutingDecision, RoutingRule
 from oms.models.shop import ShopPull, ShopWebhook
 
 __all__ = [
+    "Heartbeat",
     "Product",
     "Order",
     "OrderLine",

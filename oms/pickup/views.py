@@ -14,21 +14,30 @@ from oms.models import PickupAlternativeOffer
 from oms.pickup.alternatives import (
     PickupChoiceError,
     PickupOfferError,
+    PickupOfferInvalid,
     pickup_alternative_apply,
     pickup_offer_details,
     pickup_offer_from_token,
 )
+from oms.security import code_guess_record, code_guesses_exceeded
 
 Choice = PickupAlternativeOffer.Choice
+GUESS_KIND = "pickup-link"
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def pickup_alternatives_page(request, token: str):
     now = timezone.now()
+    if code_guesses_exceeded(request, kind=GUESS_KIND):  # nobody guesses links: a stream of bad ones is a scan
+        return _no_referrer(render(request, "customer/alternatives_closed.html", {
+            "message": "Too many links that do not exist were tried from this address. Please wait a few minutes "
+                       "and open the link from your email again."}, status=429))
     try:
         offer = pickup_offer_from_token(token, now=now)
     except PickupOfferError as exc:
+        if isinstance(exc, PickupOfferInvalid):
+            code_guess_record(request, kind=GUESS_KIND)
         return _closed(request, exc)
     if request.method == "GET":
         return _choices(request, offer, selected=_selected(request.GET))

@@ -27,16 +27,43 @@ def shopify_signature_valid(*, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(expected, signature.strip())
 
 
+def _body(request: HttpRequest) -> bytes | None:
+    """The raw body, or None when it is over WEBHOOK_MAX_BYTES — found out before reading more than that."""
+    limit = settings.WEBHOOK_MAX_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
+
+
 @csrf_exempt  # the shop cannot hold a CSRF token; the HMAC signature authenticates it instead
 @require_POST
 def shopify_order_webhook(request: HttpRequest, *, topic: str) -> JsonResponse:
-    if not shopify_signature_valid(body=request.body, signature=request.headers.get("X-Shopify-Hmac-Sha256", "")):
+    """Checks in order, each refusing with nothing written: size (413), content type (415), the topic header if
+    sent (400), the signature (401), JSON (400), an order object (400); then the import, idempotent by order id
+    and webhook id (a replayed delivery changes nothing)."""
+    body = _body(request)
+    if body is None:
+        return JsonResponse({"error": f"the body is over {settings.WEBHOOK_MAX_BYTES} bytes"}, status=413)
+    if request.content_type != "application/json":
+        return JsonResponse({"error": "the body must be application/json"}, status=415)
+    sent_topic = request.headers.get("X-Shopify-Topic")
+    if sent_topic is not None and sent_topic != topic:
+        return JsonResponse({"error": f"topic {sent_topic!r} is not handled here (this address takes {topic})"},
+                            status=400)
+    if not shopify_signature_valid(body=body, signature=request.headers.get("X-Shopify-Hmac-Sha256", "")):
         logger.warning("rejected %s webhook: bad or missing signature", topic)
         return JsonResponse({"error": "invalid webhook signature"}, status=401)
     try:
-        payload = json.loads(request.body)
+        payload = json.loads(body)
     except ValueError:
         return JsonResponse({"error": "the body is not JSON"}, status=400)
+    if not isinstance(payload, dict):
+        return JsonResponse({"error": "the body is not a JSON object (an order)"}, status=400)
     try:
         result = shopify_webhook_receive(
             topic=topic, payload=payload, webhook_id=request.headers.get("X-Shopify-Webhook-Id") or None

@@ -3,15 +3,18 @@
 import zoneinfo
 
 from django import forms
+from django.conf import settings
 
 from oms.models import OutboxMessage
 from stores.facility_settings import CLOSES, OPENS, SETTINGS_FIELDS
 from stores.models import WEEKDAYS, Facility, validate_time_zone
 
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
                      strict=True))
 TIME_ZONES = sorted(zoneinfo.available_timezones())
+
+
+MAX_UPLOAD_BYTES = settings.FILE_UPLOAD_MAX_BYTES  # bigger files go to the drop folder
 
 
 class OutboxFilterForm(forms.Form):

@@ -1,5 +1,6 @@
 """The console's ops pages: dashboard, outbox, feeds, facilities. Thin: parse, call a service or selector, render."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -13,6 +14,7 @@ from oms.console.access import console_view
 from oms.console.ops import selectors
 from oms.console.ops.charts import bar_chart
 from oms.console.ops.forms import TIME_ZONES, FacilitySettingsForm, InventoryUploadForm, OutboxFilterForm
+from oms.console.ops.signins import sign_in_failures, sign_in_unlock
 from oms.feeds.inventory import inventory_feed_import
 from oms.models import FeedFile, OutboxMessage
 from oms.outbox.messages import outbox_dead_list, outbox_retry
@@ -172,3 +174,32 @@ def facility(request, facility_id: int):
             return TemplateResponse(request, "console/ops/facility.html", context | {"form": form})
     messages.error(request, "Nothing was saved: correct the fields marked below.")
     return TemplateResponse(request, "console/ops/facility.html", context | {"form": form}, status=400)
+
+
+# --- sign-in lockouts ------------------------------------------------------------------------------
+
+
+def _signins_page(request, *, status: int = 200):
+    rows = sign_in_failures(now=timezone.now())
+    return TemplateResponse(request, "console/ops/signins.html", {
+        "locked": [row for row in rows if row.locked], "others": [row for row in rows if not row.locked],
+        "settings_limit": settings.AXES_FAILURE_LIMIT,
+    }, status=status)
+
+
+@console_view
+def signins(request):
+    return _signins_page(request)
+
+
+@console_view
+@require_POST
+def signin_unlock(request, attempt_id: int):
+    attempt = sign_in_unlock(attempt_id=attempt_id)
+    if attempt is None:
+        messages.error(request, "Nothing was unlocked: those failures were already cleared (by a good sign-in, the "
+                                "cool-off time or another operator).")
+        return _signins_page(request, status=409)
+    messages.success(request, f"Unlocked {attempt.username or 'the username'} and {attempt.ip_address}: they can "
+                              "sign in again now.")
+    return redirect("console:signins")
