@@ -21,7 +21,7 @@ max_requests_jitter = max_requests // 10
 # Request line and headers: gunicorn's limits (the body's are Django's, see oms/security.py).
 limit_request_line = 8190
 limit_request_fields = 100
-accesslog = os.environ.get("WEB_ACCESS_LOG", "-")
+accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None  # empty: no access log
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Only the proxy in front may say a request came over HTTPS (SECURE_PROXY_SSL_HEADER trusts that header).
