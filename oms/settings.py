@@ -375,6 +375,11 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 # --- Carriers -----------------------------------------------------------------------------------
 # Dotted paths of the carrier adapters (subclasses of fulfillment.carriers.base.Carrier) stores can label with.
+# EasyPost (docs/carriers.md): add fulfillment.carriers.easypost.EasyPostCarrier to STOREFILL_CARRIERS.
+EASYPOST_API_KEY = os.environ.get("EASYPOST_API_KEY", "")
+EASYPOST_API_BASE = os.environ.get("EASYPOST_API_BASE", "https://api.easypost.com/v2")
+EASYPOST_TIMEOUT = int(os.environ.get("EASYPOST_TIMEOUT", "20"))
+EASYPOST_WEBHOOK_SECRET = os.environ.get("EASYPOST_WEBHOOK_SECRET", "")
 STOREFILL_CARRIERS = env_list("STOREFILL_CARRIERS", "fulfillment.carriers.offline.OfflineCarrier")
 # The carrier a new parcel is labelled with unless the associate picks another (a Carrier.code).
 STOREFILL_DEFAULT_CARRIER = os.environ.get("STOREFILL_DEFAULT_CARRIER", "storefill-post")

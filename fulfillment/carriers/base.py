@@ -1,6 +1,6 @@
 """The carrier adapter interface: one class per carrier (rate, create label, void label, tracking URL).
 
-Adapters are plain classes: the packing services (fulfillment.packing) call them inside their own
+Adapters are plain classes: the label services (fulfillment.labels) call them inside their own
 transactions and store what they return on the Parcel. (The built-in offline carrier is the one that
 touches the database: it numbers its labels from a CarrierSerial row, in the caller's transaction.) A carrier that draws
 its own label returns the PDF in `LabelResult.label_pdf`; one that does not (the built-in offline
@@ -45,6 +45,10 @@ class LabelRequest:
     service: str
     reference: str = ""  # shown on the label, e.g. the order name
     is_return: bool = False
+    label_format: str = "PDF"  # or "ZPL" (203 dpi thermal printers)
+    # What `label_prepare` returned for this parcel, stored and committed before the purchase: a carrier that
+    # sells labels finds its own shipment again in it, so a retried purchase never buys a second label.
+    carrier_state: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,8 @@ class LabelResult:
     tracking_url: str
     service: str
     label_pdf: bytes | None = None  # None: Storefill draws the label
-    extra: dict = field(default_factory=dict)
+    label_zpl: bytes | None = None  # the carrier's thermal label, when asked for ZPL
+    extra: dict = field(default_factory=dict)  # carrier_state to keep on the parcel (e.g. the carrier's ids)
 
 
 class Carrier:
@@ -76,11 +81,17 @@ class Carrier:
     def rate(self, request: LabelRequest) -> list[Rate]:
         raise NotImplementedError
 
+    def label_prepare(self, request: LabelRequest) -> dict:
+        """What the carrier must remember before a label is bought (its shipment id), to be committed with the
+        parcel first. A carrier whose purchase cannot be repeated by accident needs nothing: {}."""
+        return {}
+
     def create_label(self, request: LabelRequest) -> LabelResult:
         raise NotImplementedError
 
-    def void_label(self, tracking_number: str) -> None:
+    def void_label(self, tracking_number: str, *, carrier_state: dict | None = None) -> str:
+        """Cancel a label; returns the refund's status in the carrier's words ("voided", "submitted", …)."""
         raise NotImplementedError
 
-    def tracking_url(self, tracking_number: str) -> str:
+    def tracking_url(self, tracking_number: str, *, carrier_state: dict | None = None) -> str:
         raise NotImplementedError

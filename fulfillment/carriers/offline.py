@@ -92,15 +92,16 @@ class OfflineCarrier(Carrier):
         return LabelResult(tracking_number=number, tracking_url=self.tracking_url(number), service=service,
                            label_pdf=None)
 
-    def void_label(self, tracking_number: str) -> None:
+    def void_label(self, tracking_number: str, *, carrier_state: dict | None = None) -> str:
         """Nothing to cancel offline, but a number that is not ours is refused (a typo, another carrier's)."""
         match = S10_PATTERN.match(tracking_number)
         if not tracking_number_valid(tracking_number):
             raise CarrierError(f"{tracking_number!r} is not a valid tracking number (check digit or format).")
         if match.group(1) not in (OUTBOUND_PREFIX, RETURN_PREFIX) or match.group(4) != COUNTRY_SUFFIX:
             raise CarrierError(f"{tracking_number} was not issued by {self.name}.")
+        return "voided"
 
-    def tracking_url(self, tracking_number: str) -> str:
+    def tracking_url(self, tracking_number: str, *, carrier_state: dict | None = None) -> str:
         return f"https://track.storefill.example/{tracking_number}"
 
     def _service(self, service: str) -> str:
