@@ -20,6 +20,7 @@ from fulfillment.documents.label import shipping_label_pdf
 from fulfillment.documents.manifest import carrier_manifest_pdf
 from fulfillment.documents.packing_slip import packing_slip_pdf
 from fulfillment.documents.pick_sheet import pick_sheet_pdf
+from fulfillment.documents.zpl import shipping_label_zpl
 
 __all__ = [
     "LabelData",
@@ -33,4 +34,5 @@ __all__ = [
     "packing_slip_pdf",
     "pick_sheet_pdf",
     "carrier_manifest_pdf",
+    "shipping_label_zpl",
 ]
