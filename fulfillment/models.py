@@ -213,6 +213,7 @@ class Shipment(FSMModelMixin, models.Model):
         OPEN = "OPEN"
         READY = "READY"
         SHIPPED = "SHIPPED"
+        DELIVERED = "DELIVERED"
         CANCELED = "CANCELED"
 
     order = models.ForeignKey("oms.Order", on_delete=models.CASCADE, related_name="shipments")
@@ -226,6 +227,7 @@ class Shipment(FSMModelMixin, models.Model):
     return_tracking_number = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField()
     shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["pk"]
@@ -244,6 +246,10 @@ class Shipment(FSMModelMixin, models.Model):
     @transition(field=status, source=Status.READY, target=Status.SHIPPED)
     def ship(self):
         pass
+
+    @transition(field=status, source=Status.SHIPPED, target=Status.DELIVERED)
+    def deliver(self):
+        """The carrier reports every parcel delivered (fulfillment.tracking)."""
 
     @transition(field=status, source=[Status.OPEN, Status.READY], target=Status.CANCELED)
     def cancel(self):
@@ -266,9 +272,18 @@ class Parcel(FSMModelMixin, models.Model):
     tracking_url = models.URLField(blank=True)
     # A carrier that renders its own label hands us the PDF; the built-in carrier's is drawn on demand.
     label_pdf = models.BinaryField(null=True, blank=True)
+    label_zpl = models.BinaryField(null=True, blank=True)  # a carrier's thermal label, when the store prints ZPL
+    # What the carrier needs to find this parcel's purchase again (EasyPost: its shipment and tracker ids), kept
+    # before the label is bought so a retried purchase never buys twice (fulfillment.labels).
+    carrier_state = models.JSONField(default=dict, blank=True)
+    refund_status = models.CharField(max_length=20, blank=True, help_text="The carrier's word on the last void.")
     voided_tracking_numbers = models.JSONField(default=list, blank=True)
     labeled_at = models.DateTimeField(null=True, blank=True)
     handed_over_at = models.DateTimeField(null=True, blank=True)
+    # The carrier's latest scan (fulfillment.tracking): pre_transit, in_transit, out_for_delivery, delivered, …
+    tracking_status = models.CharField(max_length=24, blank=True)
+    tracking_updated_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
@@ -474,3 +489,23 @@ class LineProblem(FSMModelMixin, models.Model):
     @transition(field=status, source=Status.OPEN, target=Status.DISMISSED)
     def dismiss(self):
         pass
+
+
+class TrackingEvent(models.Model):
+    """One scan the carrier reported for a parcel (EasyPost's tracking_details), stored once however often the
+    carrier's webhook repeats it: `key` is the event's own identity (time, status, message)."""
+
+    parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, related_name="tracking_events")
+    key = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    status = models.CharField(max_length=24)
+    message = models.CharField(max_length=300, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["parcel", "key"], name="tracking_event_once_per_parcel")]
+
+    def __str__(self) -> str:
+        return f"{self.parcel} {self.status} at {self.at:%Y-%m-%d %H:%M}"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("console/", include("oms.console.urls")),
     path("webhooks/shopify/", include("oms.shop.webhooks")),
+    path("webhooks/easypost/", include("fulfillment.views.tracking")),
     path("pickup/alternatives/", include("oms.pickup.views")),
     path("", include("fulfillment.urls")),
 ]

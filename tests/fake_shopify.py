@@ -38,6 +38,15 @@ OPERATIONS = {  # operationName → what its document must contain
                                "orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT)",
                                "pageInfo { hasNextPage endCursor }", "legacyResourceId", "lineItems(first: 250)"],
 }
+OPERATIONS["StorefillOrderFulfillments"] = ["query StorefillOrderFulfillments($id: ID!)", "order(id: $id)",
+                                            "fulfillments(first:", "trackingInfo(first:", "number",
+                                            "events(first:", "status happenedAt"]
+OPERATIONS["StorefillFulfillmentEventCreate"] = [
+    "mutation StorefillFulfillmentEventCreate($fulfillmentEvent: FulfillmentEventInput!)",
+    "fulfillmentEventCreate(fulfillmentEvent: $fulfillmentEvent)", "userErrors { field message }"]
+EVENT_STATUSES = {"ATTEMPTED_DELIVERY", "CARRIER_PICKED_UP", "CONFIRMED", "DELAYED", "DELIVERED", "FAILURE",
+                  "IN_TRANSIT", "LABEL_PRINTED", "LABEL_PURCHASED", "OUT_FOR_DELIVERY", "PICKED_UP",
+                  "READY_FOR_PICKUP"}
 CANCEL_REASONS = {"CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF"}
 
 
@@ -218,6 +227,39 @@ class FakeShopify:
                                              "tracking": fulfillment.get("trackingInfo"),
                                              "notify": fulfillment.get("notifyCustomer", False)})
         return {"fulfillmentCreate": {"fulfillment": {"id": fulfillment_id, "status": "SUCCESS"}, "userErrors": []}}
+
+    def _storefill_order_fulfillments(self, variables: dict) -> dict:
+        _only(variables, {"id"})
+        order = self.orders.get(_gid(variables["id"], "Order"))
+        if order is None:
+            return {"order": None}
+        return {"order": {"id": variables["id"], "fulfillments": [
+            {"id": item["id"], "trackingInfo": [{"number": n} for n in (item.get("tracking") or {}).get("numbers", [])],
+             "events": {"nodes": [{"status": e["status"], "happenedAt": e["happenedAt"]}
+                                  for e in item.setdefault("events", [])]}}
+            for item in order.fulfillments]}}
+
+    def _storefill_fulfillment_event_create(self, variables: dict) -> dict:
+        _only(variables, {"fulfillmentEvent"})
+        event = variables["fulfillmentEvent"]
+        _only(event, {"fulfillmentId", "status", "happenedAt", "message", "city", "country", "province", "zip",
+                      "address1", "latitude", "longitude", "estimatedDeliveryAt"},
+              required={"fulfillmentId", "status"})
+        if event["status"] not in EVENT_STATUSES:
+            raise Invalid(f"status {event['status']!r} is not a FulfillmentEventStatus")
+        if "happenedAt" in event and not re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)", event["happenedAt"]):
+            raise Invalid("happenedAt must be an ISO 8601 DateTime")
+        fulfillment = next((item for order in self.orders.values() for item in order.fulfillments
+                            if item["id"] == event["fulfillmentId"]), None)
+        if fulfillment is None:
+            raise Invalid(f"no Fulfillment {event['fulfillmentId']}")
+        errors = self._user_errors("fulfillmentEventCreate")
+        if errors:
+            return {"fulfillmentEventCreate": {"fulfillmentEvent": None, "userErrors": errors}}
+        event_id = f"gid://shopify/FulfillmentEvent/{next(_ids)}"
+        fulfillment.setdefault("events", []).append({"id": event_id, **event})
+        return {"fulfillmentEventCreate": {"fulfillmentEvent": {"id": event_id, "status": event["status"]},
+                                           "userErrors": []}}
 
     def _storefill_prepared_for_pickup(self, variables: dict) -> dict:
         _only(variables, {"input"})

@@ -43,8 +43,10 @@ ALLOWED = {
     },
     # READY → OPEN is not in DESIGN.md: voiding a label of a READY shipment means not every parcel
     # is labelled any more, so the shipment must leave READY (see docs/state-machines.md).
+    # SHIPPED → DELIVERED (issue 18): the carrier's tracking reports every parcel delivered.
     Shipment: {
-        ("OPEN", "READY"), ("READY", "OPEN"), ("READY", "SHIPPED"), ("OPEN", "CANCELED"), ("READY", "CANCELED"),
+        ("OPEN", "READY"), ("READY", "OPEN"), ("READY", "SHIPPED"), ("SHIPPED", "DELIVERED"), ("OPEN", "CANCELED"),
+        ("READY", "CANCELED"),
     },
     Parcel: {
         ("OPEN", "LABELED"), ("LABELED", "OPEN"), ("LABELED", "HANDED_OVER"),

@@ -38,3 +38,27 @@ def shop_lines_canceled(*, order: Order, canceled: Iterable[tuple[OrderLine, int
                       for external_id, quantity in sorted(quantities.items())],
         },
     )
+
+
+# A carrier's scan status (EasyPost's words) → Shopify's FulfillmentEventStatus; statuses not here are not sent.
+FULFILLMENT_EVENT_STATUS = {
+    "in_transit": "IN_TRANSIT", "out_for_delivery": "OUT_FOR_DELIVERY", "delivered": "DELIVERED",
+    "available_for_pickup": "READY_FOR_PICKUP", "return_to_sender": "FAILURE", "failure": "FAILURE",
+}
+
+
+def shop_fulfillment_event(*, order: Order, tracking_number: str, event_key: str, status: str, happened_at: datetime,
+                           message: str, city: str, country: str, now: datetime) -> OutboxMessage | None:
+    """Write the "fulfillment-event" message of one carrier scan the shop shows its customer (docs/shop-messages.md):
+    once per scan (the key is the parcel's tracking number and the scan's own key). None for a status the shop
+    has no event for (pre_transit, unknown)."""
+    shop_status = FULFILLMENT_EVENT_STATUS.get(status)
+    if shop_status is None:
+        return None
+    return outbox_write(
+        kind="fulfillment-event", destination=OutboxMessage.Destination.SHOP, order=order, now=now,
+        idempotency_key=f"fulfillment-event:{tracking_number}:{event_key}",
+        payload={"external_id": order.external_id, "name": order.name, "tracking_number": tracking_number,
+                 "status": shop_status, "happened_at": happened_at.isoformat(), "message": message[:300],
+                 "city": city, "country": country},
+    )

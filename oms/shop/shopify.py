@@ -33,6 +33,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.dateparse import parse_datetime
 
 from oms.models import OutboxMessage
 from oms.outbox.adapters import PermanentDeliveryError, TemporaryDeliveryError
@@ -197,6 +198,28 @@ mutation StorefillOrderEditCommit($id: ID!, $notifyCustomer: Boolean, $staffNote
 }
 """
 
+ORDER_FULFILLMENTS = """
+query StorefillOrderFulfillments($id: ID!) {
+  order(id: $id) {
+    id
+    fulfillments(first: 50) {
+      id
+      trackingInfo(first: 10) { number }
+      events(first: 100) { nodes { status happenedAt } }
+    }
+  }
+}
+"""
+
+FULFILLMENT_EVENT_CREATE = """
+mutation StorefillFulfillmentEventCreate($fulfillmentEvent: FulfillmentEventInput!) {
+  fulfillmentEventCreate(fulfillmentEvent: $fulfillmentEvent) {
+    fulfillmentEvent { id status }
+    userErrors { field message }
+  }
+}
+"""
+
 OPEN_FULFILLMENT_ORDERS = {"OPEN", "IN_PROGRESS", "SCHEDULED", "ON_HOLD"}
 
 
@@ -212,6 +235,7 @@ class ShopifyAdapter:
             "pickup-ready": self.prepared_for_pickup,
             "order-canceled": self.cancel_order,
             "lines-canceled": self.cancel_lines,
+            "fulfillment-event": self.fulfillment_event,
         }.get(message.kind)
         if handler is not None:
             handler(message.payload)
@@ -266,6 +290,32 @@ class ShopifyAdapter:
             {"fulfillmentOrderId": order_id} for order_id in ids]}}, operation="StorefillPreparedForPickup")
         refuse_on_user_errors("fulfillmentOrderLineItemsPreparedForPickup",
                               data.get("fulfillmentOrderLineItemsPreparedForPickup"))
+
+    def fulfillment_event(self, payload: dict) -> None:
+        """A carrier's scan on the fulfillment that carries its tracking number; a scan Shopify already has (the
+        same status at the same time: an earlier send) is not added again."""
+        data = self.client.run(ORDER_FULFILLMENTS, {"id": gid("Order", payload["external_id"])},
+                               operation="StorefillOrderFulfillments")
+        order = data.get("order")
+        if order is None:
+            raise PermanentDeliveryError(f"Shopify has no order {payload['external_id']}")
+        number = payload["tracking_number"]
+        fulfillment = next((item for item in order.get("fulfillments") or []
+                            if number in {info.get("number") for info in item.get("trackingInfo") or []}), None)
+        if fulfillment is None:
+            raise PermanentDeliveryError(f"Shopify's order {payload['external_id']} has no fulfillment with "
+                                         f"tracking number {number}")
+        happened = payload["happened_at"]
+        for event in (fulfillment.get("events") or {}).get("nodes") or []:
+            if event.get("status") == payload["status"] and _same_moment(event.get("happenedAt"), happened):
+                return
+        event = {"fulfillmentId": fulfillment["id"], "status": payload["status"], "happenedAt": happened}
+        for key, name in (("message", "message"), ("city", "city"), ("country", "country")):
+            if payload.get(key):
+                event[name] = payload[key]
+        data = self.client.run(FULFILLMENT_EVENT_CREATE, {"fulfillmentEvent": event},
+                               operation="StorefillFulfillmentEventCreate")
+        refuse_on_user_errors("fulfillmentEventCreate", data.get("fulfillmentEventCreate"))
 
     # --- cancellations ---------------------------------------------------------------------------------
     def cancel_order(self, payload: dict) -> None:
@@ -346,3 +396,8 @@ def pick_fulfillment_order_lines(order: dict, lines: Iterable[dict], *, location
                 per_order[item["id"]] = per_order.get(item["id"], 0) + take
     return {order_id: [{"id": item_id, "quantity": quantity} for item_id, quantity in items.items()]
             for order_id, items in chosen.items()}
+
+
+def _same_moment(one: str | None, other: str | None) -> bool:
+    first, second = parse_datetime(one or ""), parse_datetime(other or "")
+    return first is not None and second is not None and first == second

@@ -10,17 +10,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from fulfillment.counter import pickup_hand_over
-from fulfillment.handover import handover_all
 from oms.core.shop_messages import shop_lines_canceled
-from oms.models import Order, OrderLine, OutboxMessage
+from oms.models import OrderLine, OutboxMessage
 from oms.outbox.dispatch import outbox_dispatch
 from oms.outbox.messages import outbox_write
-from stores.models import Facility
 from tests.factories import OrderFactory, OrderLineFactory, ProductFactory
-from tests.fake_shopify import TOKEN, FakeShopify
 from tests.fulfillment.counter_world import ready_pickup
-from tests.fulfillment.packing_world import packed, picked_order
-from tests.fulfillment.store_world import stock, store_with_people
+from tests.fulfillment.store_world import stock
+from tests.shopify_world import send_again, shipped_order, shop_messages, shopify_configured, shopify_store
 
 pytestmark = pytest.mark.django_db
 
@@ -30,40 +27,14 @@ DELIVERED, FAILED, PENDING = OutboxMessage.Status.DELIVERED, OutboxMessage.Statu
 
 @pytest.fixture
 def shopify(settings):
-    fake = FakeShopify()
-    settings.OUTBOX_ADAPTERS = {**settings.OUTBOX_ADAPTERS, "SHOP": "oms.shop.shopify.ShopifyAdapter"}
-    settings.SHOPIFY_SHOP_DOMAIN, settings.SHOPIFY_ADMIN_TOKEN = "storefill-test.myshopify.com", TOKEN
-    settings.SHOPIFY_GRAPHQL_URL, settings.SHOP_SYNC_TIMEOUT = fake.url, 2.0
+    fake = shopify_configured(settings)
     yield fake
     fake.stop()
 
 
 @pytest.fixture
 def store():
-    facility, associate, _ = store_with_people("SHOPIFY-01")
-    Facility.objects.filter(pk=facility.pk).update(shop_location_id="70001")
-    return Facility.objects.get(pk=facility.pk), associate
-
-
-def shop_messages(order) -> list[OutboxMessage]:
-    return list(OutboxMessage.objects.filter(order=order, destination=SHOP).order_by("pk"))
-
-
-def send_again(message: OutboxMessage) -> None:
-    """What a crash between Shopify's answer and our commit leads to: the same message once more."""
-    OutboxMessage.objects.filter(pk=message.pk).update(status=PENDING, due_at=timezone.now())
-
-
-def shipped_order(store, fake: FakeShopify) -> Order:
-    """An order shipped by the store through the real pick, pack and carrier handover, known to the fake shop."""
-    facility, associate = store
-    product = ProductFactory()
-    stock(facility, product, 5)
-    job = picked_order(facility, associate, [(product, 2)])
-    fake.add_order(job.order.external_id, {line.external_line_id: line.quantity for line in job.order.lines.all()})
-    handover = packed(job, associate)
-    handover_all(facility=facility, carrier=handover.carrier, actor=associate)
-    return Order.objects.get(pk=job.order_id)
+    return shopify_store()
 
 
 def test_a_shipment_becomes_a_shopify_fulfillment_with_its_tracking_and_the_customer_notified(shopify, store):
