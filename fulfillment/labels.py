@@ -63,7 +63,8 @@ def _carrier_of(shipment: Shipment) -> Carrier:
         raise PackError(str(exc)) from exc
 
 
-def _label_request(packing: Packing, parcel: Parcel, *, service: str) -> LabelRequest:
+def _label_request(packing: Packing, parcel: Parcel, *, service: str, carrier_state: dict | None = None,
+                   ) -> LabelRequest:
     order = packing.job.order
     recipient = order_ship_to(order)
     if not (recipient.address1 and recipient.city and recipient.country):
@@ -73,11 +74,11 @@ def _label_request(packing: Packing, parcel: Parcel, *, service: str) -> LabelRe
         sender=facility_address(packing.job.facility), recipient=recipient, service=service, reference=order.name,
         parcel=ParcelSpec(weight_grams=parcel.weight_grams, length_mm=box.length_mm, width_mm=box.width_mm,
                           height_mm=box.height_mm),
+        carrier_state=carrier_state or {},
     )
 
 
-def _label_create(packing: Packing, parcel: Parcel, *, actor, now: datetime) -> TransitionLog:
-    """do: ask the carrier for a label and keep it on the parcel (OPEN → LABELED)."""
+def _label_checks(packing: Packing, parcel: Parcel) -> None:
     number = packing.number(parcel)
     if packing.is_empty(parcel):
         raise PackError(f"Parcel {number} is empty: move items into it or remove it.")
@@ -85,14 +86,46 @@ def _label_create(packing: Packing, parcel: Parcel, *, actor, now: datetime) -> 
         raise PackError(f"Parcel {number}: choose its box first.")
     if parcel.weight_grams <= 0:
         raise PackError(f"Parcel {number}: enter its weight first.")
+
+
+def _label_prepare(*, pack_job_id: int, facility_id: int, parcel_id: int, version: int | None, slot: str) -> None:
+    """Step 1 of buying a label, committed on its own: the carrier prepares the purchase (EasyPost creates its
+    shipment) and the parcel keeps what finds it again (`carrier_state[slot]`: "label", or "replacement" while
+    the old label is still valid). Step 2 reads it back before buying, so a purchase retried after a timeout,
+    a crash or a double tap never buys a second label. Touches no version: the tap goes on to step 2."""
+    with transaction.atomic():
+        packing = packing_lock(pack_job_id=pack_job_id, facility_id=facility_id, version=version)
+        check_packing(packing.job, closed_ok=True)
+        check_not_shipped(packing.shipment)
+        parcel = packing.parcel(parcel_id)
+        if (slot == "label") != (parcel.status == ParcelStatus.OPEN):
+            return  # step 2 says what is wrong
+        _label_checks(packing, parcel)
+        carrier = _carrier_of(packing.shipment)
+        request = _label_request(packing, parcel, service=packing.shipment.service or carrier.services[0][0],
+                                 carrier_state=parcel.carrier_state.get(slot, {}))
+        try:
+            state = carrier.label_prepare(request)
+        except CarrierError as exc:
+            raise PackError(f"{carrier.name} refused the label: {exc}") from exc
+        if state and parcel.carrier_state.get(slot) != state:
+            parcel.carrier_state = {**parcel.carrier_state, slot: state}
+            parcel.save(update_fields=["carrier_state"])
+
+
+def _label_create(packing: Packing, parcel: Parcel, *, actor, now: datetime, slot: str = "label") -> TransitionLog:
+    """do: buy the label prepared in `slot` (or ask the carrier for one) and keep it on the parcel (→ LABELED)."""
+    _label_checks(packing, parcel)
     shipment = packing.shipment
     carrier = _carrier_of(shipment)
     service = shipment.service or carrier.services[0][0]
+    prepared = parcel.carrier_state.get(slot, {})
     try:
-        result: LabelResult = carrier.create_label(_label_request(packing, parcel, service=service))
+        result: LabelResult = carrier.create_label(_label_request(packing, parcel, service=service,
+                                                                  carrier_state=prepared))
     except CarrierError as exc:
         raise PackError(f"{carrier.name} refused the label: {exc}") from exc
-    if Parcel.objects.filter(tracking_number=result.tracking_number).exists():
+    if Parcel.objects.filter(tracking_number=result.tracking_number).exclude(pk=parcel.pk).exists():
         raise PackError(f"{carrier.name} returned the tracking number {result.tracking_number} a second time.")
     entry = transit(parcel, "label", actor=actor, reason=f"{carrier.name} {result.tracking_number}", at=now,
                     order_id=shipment.order_id)
@@ -100,17 +133,22 @@ def _label_create(packing: Packing, parcel: Parcel, *, actor, now: datetime) -> 
     parcel.tracking_number = result.tracking_number
     parcel.tracking_url = result.tracking_url
     parcel.label_pdf = result.label_pdf
+    parcel.label_zpl = result.label_zpl
+    parcel.carrier_state = {"label": {**prepared, **result.extra}} if (prepared or result.extra) else {}
+    parcel.refund_status = ""
     parcel.labeled_at = now
-    parcel.save(update_fields=["status", "carrier", "tracking_number", "tracking_url", "label_pdf", "labeled_at"])
+    parcel.save(update_fields=["status", "carrier", "tracking_number", "tracking_url", "label_pdf", "label_zpl",
+                               "carrier_state", "refund_status", "labeled_at"])
     if not shipment.carrier:
         shipment.carrier, shipment.service = carrier.code, result.service or service
         shipment.save(update_fields=["carrier", "service"])
     return entry
 
 
-def _carrier_void(code: str, tracking_number: str) -> None:
+def _carrier_void(code: str, tracking_number: str, state: dict | None = None) -> str:
+    """Void the label at its carrier; returns the carrier's word on the refund ("voided", "submitted", …)."""
     try:
-        carrier_get(code).void_label(tracking_number)
+        return carrier_get(code).void_label(tracking_number, carrier_state=state or {}) or ""
     except CarrierError as exc:
         raise PackError(f"The label {tracking_number} could not be voided: {exc}") from exc
 
@@ -123,16 +161,19 @@ def _label_void(
     LABELED → OPEN; the number moves to `voided_tracking_numbers`, so a scan of it is recognised.
     """
     if at_carrier:
-        _carrier_void(parcel.carrier, parcel.tracking_number)
+        parcel.refund_status = _carrier_void(parcel.carrier, parcel.tracking_number,
+                                             parcel.carrier_state.get("label"))[:20]
     entry = transit(parcel, "void_label", actor=actor, reason=f"{reason}: {parcel.tracking_number}", at=now,
                     order_id=packing.shipment.order_id)
     parcel.voided_tracking_numbers = [*parcel.voided_tracking_numbers, parcel.tracking_number]
     parcel.tracking_number = ""
     parcel.tracking_url = ""
     parcel.label_pdf = None
+    parcel.label_zpl = None
+    parcel.carrier_state = {key: value for key, value in parcel.carrier_state.items() if key != "label"}
     parcel.labeled_at = None
     parcel.save(update_fields=["status", "voided_tracking_numbers", "tracking_number", "tracking_url",
-                               "label_pdf", "labeled_at"])
+                               "label_pdf", "label_zpl", "carrier_state", "refund_status", "labeled_at"])
     return entry
 
 
@@ -142,9 +183,11 @@ def parcel_create_label(
 ) -> Parcel:
     """Label an open parcel with the shipment's carrier (the default carrier for the first parcel).
 
-    When every non-empty parcel is labelled the shipment becomes READY.
+    When every non-empty parcel is labelled the shipment becomes READY. Buys in two steps (`_label_prepare`).
     """
     now = now or timezone.now()
+    _label_prepare(pack_job_id=pack_job_id, facility_id=facility_id, parcel_id=parcel_id, version=version,
+                   slot="label")
     with transaction.atomic():
         packing = packing_lock(pack_job_id=pack_job_id, facility_id=facility_id, version=version)
         check_packing(packing.job, closed_ok=True)
@@ -190,6 +233,8 @@ def parcel_relabel(
     valid; if the old one then cannot be voided, the new one is left unused at the carrier.
     """
     now = now or timezone.now()
+    _label_prepare(pack_job_id=pack_job_id, facility_id=facility_id, parcel_id=parcel_id, version=version,
+                   slot="replacement")
     with transaction.atomic():
         packing = packing_lock(pack_job_id=pack_job_id, facility_id=facility_id, version=version)
         check_packing(packing.job, closed_ok=True)
@@ -198,9 +243,12 @@ def parcel_relabel(
         if parcel.status != ParcelStatus.LABELED:
             raise PackError(f"Parcel {packing.number(parcel)} has no label to replace.")
         old_carrier, old_number = parcel.carrier, parcel.tracking_number
+        old_state, replacement = parcel.carrier_state.get("label"), parcel.carrier_state.get("replacement", {})
         entries = [_label_void(packing, parcel, actor=actor, now=now, reason="label replaced", at_carrier=False)]
-        entries.append(_label_create(packing, parcel, actor=actor, now=now))
-        _carrier_void(old_carrier, old_number)
+        parcel.carrier_state = {"replacement": replacement} if replacement else {}
+        entries.append(_label_create(packing, parcel, actor=actor, now=now, slot="replacement"))
+        parcel.refund_status = _carrier_void(old_carrier, old_number, old_state)[:20]
+        parcel.save(update_fields=["refund_status"])
         pack_job_touch(packing.job, actor)
         record(entries)
     return parcel

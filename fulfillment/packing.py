@@ -18,6 +18,7 @@ from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from fulfillment.carriers import CarrierError, carrier_default, carrier_get
 from fulfillment.errors import StoreRefusal
 from fulfillment.models import BoxType, HandoverJob, PackJob, Parcel, ParcelItem, PickJob, Shipment
 from oms.core.history import record, transit
@@ -323,9 +324,19 @@ def parcel_set_box(
         if box.max_weight_grams and weight > box.max_weight_grams:
             raise PackError(f"Parcel {packing.number(parcel)} weighs {weight:,} g: the {box.name.lower()} "
                             f"takes at most {box.max_weight_grams:,} g. Choose a larger box or another parcel.")
+        prepared = parcel.carrier_state.get("label")
+        if prepared and (box.pk, weight) != (parcel.box_type_id, parcel.weight_grams):
+            # A label prepared for the old box and weight would be bought as they were: forget it, unless it
+            # was bought after all (fulfillment.labels buys in two steps).
+            try:
+                carrier_get(packing.shipment.carrier or parcel.carrier or carrier_default().code
+                            ).label_prepare_discard(prepared)
+            except CarrierError as exc:
+                raise PackError(str(exc)) from exc
+            parcel.carrier_state = {key: value for key, value in parcel.carrier_state.items() if key != "label"}
         parcel.box_type = box
         parcel.weight_grams = weight
-        parcel.save(update_fields=["box_type", "weight_grams"])
+        parcel.save(update_fields=["box_type", "weight_grams", "carrier_state"])
         pack_job_touch(packing.job, actor)
     return parcel
 

@@ -86,6 +86,10 @@ class Carrier:
         parcel first. A carrier whose purchase cannot be repeated by accident needs nothing: {}."""
         return {}
 
+    def label_prepare_discard(self, carrier_state: dict) -> None:
+        """The parcel changed (box, weight) before its prepared label was bought: forget the preparation.
+        Raises CarrierError if a label was bought for it after all (then that label must be fetched first)."""
+
     def create_label(self, request: LabelRequest) -> LabelResult:
         raise NotImplementedError
 

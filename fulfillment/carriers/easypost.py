@@ -63,6 +63,12 @@ class EasyPostCarrier(Carrier):
         shipment = self._call("create the shipment", lambda: self.client.shipment.create(**self._params(request)))
         return {"shipment_id": shipment.id}
 
+    def label_prepare_discard(self, carrier_state: dict) -> None:
+        shipment_id = carrier_state.get("shipment_id")
+        if shipment_id and self._retrieve(shipment_id).postage_label is not None:
+            raise CarrierError("A label was already bought for this parcel: tap Create label to fetch it, then "
+                               "void it if the box or weight was wrong.")
+
     def create_label(self, request: LabelRequest) -> LabelResult:
         state = self.label_prepare(request)
         shipment = self._retrieve(state["shipment_id"])
@@ -181,7 +187,8 @@ class EasyPostCarrier(Carrier):
             return CarrierError("The shipping account has not enough funds: ask the office to top it up; the parcel "
                                 "stays without a label.")
         if code.startswith("ADDRESS."):
-            return CarrierError(f"The carrier does not accept the address ({message}): check it with the office.")
+            return CarrierError(f"The carrier does not accept the address ({message.rstrip('.')}): check it with the "
+                                "office.")
         if (getattr(exc, "http_status", 0) or 0) >= 500:
             return CarrierError("EasyPost is having trouble: try again in a minute (nothing is bought twice).")
         return CarrierError(f"EasyPost refused to {doing}: {message}")
