@@ -38,17 +38,19 @@ class EasyPostCarrier(Carrier):
     name = "EasyPost"
     services = ((CHEAPEST, "Cheapest rate"), (f"{WITHIN}2", "Cheapest arriving within 2 days"))
 
-    def __init__(self, *, client: EasyPostClient | None = None):
-        self._client = client
+    def __init__(self):
+        self._clients: dict[tuple, EasyPostClient] = {}
 
     @property
     def client(self) -> EasyPostClient:
-        if self._client is None:
-            if not settings.EASYPOST_API_KEY:
-                raise CarrierError("EasyPost is not set up (no API key): ask the office, or choose another carrier.")
-            self._client = EasyPostClient(settings.EASYPOST_API_KEY, api_base=settings.EASYPOST_API_BASE,
-                                          timeout=settings.EASYPOST_TIMEOUT)
-        return self._client
+        """The SDK's client for the current settings (one per key, address and timeout: the registry keeps one
+        adapter per process, while settings may differ between tests)."""
+        if not settings.EASYPOST_API_KEY:
+            raise CarrierError("EasyPost is not set up (no API key): ask the office, or choose another carrier.")
+        key = (settings.EASYPOST_API_KEY, settings.EASYPOST_API_BASE, settings.EASYPOST_TIMEOUT)
+        if key not in self._clients:
+            self._clients[key] = EasyPostClient(key[0], api_base=key[1], timeout=key[2])
+        return self._clients[key]
 
     # --- the interface ---------------------------------------------------------------------------------
 
