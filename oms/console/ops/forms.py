@@ -133,3 +133,23 @@ class FacilitySettingsForm(forms.Form):
                 target = None
             for message in messages:
                 self.add_error(target, message)
+
+
+class RejectionsForm(forms.Form):
+    """The rejections report's choice: every store or one, and the period (whole days, both included)."""
+
+    facility = forms.ModelChoiceField(required=False, queryset=Facility.objects.filter(kind=Facility.Kind.STORE)
+                                      .order_by("code"), to_field_name="code", empty_label="Every store",
+                                      label="Store")
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="to", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].label_from_instance = lambda facility: f"{facility.code} {facility.name}"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise forms.ValidationError("The period must start before it ends.")
+        return data

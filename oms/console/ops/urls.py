@@ -14,4 +14,5 @@ urlpatterns = [
     path("outbox/retry-all/", views.outbox_retry_all, name="outbox_retry_all"),
     path("feeds/upload/", views.feed_upload, name="feed_upload"),
     path("feeds/<int:feed_id>/", views.feed, name="feed"),
+    path("rejections/", views.rejections, name="rejections"),
 ]
