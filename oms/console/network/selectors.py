@@ -5,6 +5,8 @@ Every list is a fixed number of queries whatever its length (tested at 2 and 50 
 
 from dataclasses import dataclass
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Func, IntegerField, Min, OuterRef, Subquery, Sum
 
@@ -148,6 +150,13 @@ def run_decisions_page(*, run: BrokeringRun, page=1) -> Page:
 
 def rules_list() -> list[RoutingRule]:
     return list(RoutingRule.objects.order_by("position"))
+
+
+def rule_history(rule_id: int, limit: int = 20) -> list[LogEntry]:
+    """The rule's recorded edits (console and admin), newest first, with who made them (one query)."""
+    return list(LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(RoutingRule),
+                                        object_id=str(rule_id)).select_related("user")
+                .order_by("-action_time", "-pk")[:limit])
 
 
 def rule_get(rule_id: int) -> RoutingRule | None:
