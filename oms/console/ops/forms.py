@@ -62,6 +62,9 @@ class FacilitySettingsForm(forms.Form):
     pickup_expiry_days = forms.IntegerField(label="Cancel uncollected pickups after (days)", min_value=0,
                                             max_value=32767)
     pickup_proof_required = forms.BooleanField(label="Ask who collects at the counter", required=False)
+    pickup_alternatives_km = forms.IntegerField(
+        label="Offer other stores within (km)", min_value=1, max_value=20000,
+        help_text="When this store cannot serve a pickup, the customer is offered the stores this near (and delivery).")
     time_zone = forms.CharField(label="Time zone", max_length=64, validators=[validate_time_zone],
                                 widget=forms.TextInput(attrs={"list": "time-zones", "size": 24}))
     shop_location_id = forms.RegexField(
