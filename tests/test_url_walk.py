@@ -10,10 +10,12 @@ import time
 
 import pytest
 from django.db import transaction
+from django.http import HttpResponse
 from django.test import Client
-from django.urls import reverse
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
 
-from tests.url_walk import RAW, url_walk, walk_arguments
+from tests.url_walk import RAW, UrlWorld, url_walk, walk_arguments
 from tests.walk_world import working_day
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +36,32 @@ UNREACHABLE = {
 # Django's admin (superusers, and staff with model permissions): walked with GET only, valid and unknown ids (its
 # forms and filters are Django's own, tested there); each page must not fail, none must be reachable by a role.
 ADMIN = "admin:"
+
+
+def _page(request, code):
+    return HttpResponse("ok")
+
+
+@require_POST
+def _action(request, code, item_id):
+    return HttpResponse("done")
+
+
+urlpatterns = [  # a URL conf of its own for the walker's own test
+    path("shops/<slug:code>/", _page, name="page"),
+    path("shops/<slug:code>/items/<int:item_id>/act/", _action, name="act"),
+]
+
+
+def test_the_walker_yields_every_pattern_filled_from_the_world_with_the_methods_its_view_accepts():
+    world = UrlWorld(values={"code": "S-1", "item_id": 7}, per_pattern={"page": [{"code": "S-1"}, {"code": "S-2"}]})
+
+    assert list(url_walk(world, urlconf=__name__)) == [
+        ("page", "/shops/S-1/", ("GET", "POST")), ("page", "/shops/S-2/", ("GET", "POST")),
+        ("act", "/shops/S-1/items/7/act/", ("POST",)),
+    ]
+    assert [walked.url for walked in url_walk(world, unknown=True, urlconf=__name__)] == [
+        "/shops/no-such-thing/", "/shops/no-such-thing/items/2000000000/act/"]
 
 
 def clients(users: dict) -> dict[str, Client]:

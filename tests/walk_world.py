@@ -3,7 +3,9 @@ services a day at the stores and at head office uses (picks with short picks, pa
 pickups with a refusal and a no-show, a manager's rejection, brokering runs of every queue, an inventory feed,
 a WMS file), with the ids and form data of every URL the walk sends.
 
-Runs on PostgreSQL (the suite) and on SQLite (the demo's database: tests/sqlite_settings.py).
+Runs on PostgreSQL (the suite) and on SQLite (the demo's database: tests/sqlite_settings.py). Three things no
+service does on demand are set directly: a pickup's expiry brought forward (the expiry task then cancels it), a
+request and an outbox message marked FAILED (what a store's system or the shop refusing leaves behind).
 """
 
 import base64
@@ -66,6 +68,7 @@ from oms.parkings import lines_move_to_hold
 from oms.pickup_offers import pickup_offer_token
 from oms.routing.requests import request_create_manual
 from oms.routing.runs import RUN_QUEUES, brokering_run
+from stores.facility_settings import facility_settings_update
 from stores.models import Facility, StoreMembership
 from tests.url_walk import RAW, UrlWorld
 
@@ -128,7 +131,7 @@ def working_day() -> WalkDay:
     inventory_feed_import(io.BytesIO("\n".join(["facility,sku,on_hand,counted_at", *rows, ""]).encode()),
                           name="walk-inventory.csv", source="walk", actor=ops, now=now)
     # Operations send two of them by hand to a store whose requests they review; one of those fails to send.
-    Facility.objects.filter(pk=manual.pk).update(processing_mode=Facility.Processing.MANUAL)
+    facility_settings_update(facility_id=manual.pk, changes={"processing_mode": Facility.Processing.MANUAL}, actor=ops)
     for line in backorders[:2]:
         request = request_create_manual(order_id=line.order_id, facility_id=manual.pk, actor=ops, reason="walk")
     FulfillmentRequest.objects.filter(pk=request.pk).update(status=FulfillmentRequest.Status.FAILED,
