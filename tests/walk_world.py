@@ -95,7 +95,7 @@ def working_day() -> WalkDay:
     orders_approve_pending()
     brokering_run(queue="BROKERING", trigger="seed")
     demo_store_work()
-    home = Facility.objects.get(code=HOME)
+    home = _home_store()
     associate, manager = _store_people(home)
     User = get_user_model()
     ops = User.objects.get(username="ops")
@@ -110,17 +110,17 @@ def working_day() -> WalkDay:
     ids = {"facility_id": home.pk, "version": None}
 
     # --- picking at the home store ----------------------------------------------------------------------------
-    pickup_lines = PickLine.objects.filter(pick_job=OuterRef("pk"), order_line__pickup_facility__isnull=False)
-    open_jobs = PickJob.objects.filter(facility=home, status=PickJob.Status.OPEN).order_by("due_at", "pk")
-    ship_jobs = list(open_jobs.exclude(Exists(pickup_lines)))
-    pickup_jobs = list(open_jobs.filter(Exists(pickup_lines)))
-    assert len(ship_jobs) >= 6 and len(pickup_jobs) >= 2, f"{HOME} has too little work for the walk"
+    ship_jobs, pickup_jobs = _open_jobs(home)
     # An inventory feed: the products of the lines about to be short-picked and rejected are counted at zero
     # everywhere else (their lines become unfillable), three backordered products arrive at two stores.
-    backordered = list(OrderLine.objects.filter(status=OrderLine.Status.QUEUED, queue=OrderLine.Queue.BACKORDER)
-                       .order_by("order_id", "pk").select_related("product"))
-    backorders = list({line.order_id: line for line in backordered}.values())[:3]
-    assert len(backorders) == 3, "the demo has too few backorders for the walk"
+    waiting = list(OrderLine.objects.filter(status=OrderLine.Status.QUEUED, queue__in=[
+        OrderLine.Queue.BACKORDER, OrderLine.Queue.PRE_ORDER]).order_by("queue", "order_id", "pk")
+        .select_related("product"))  # BACKORDER first
+    first_per_order: dict[int, OrderLine] = {}
+    for line in waiting:
+        first_per_order.setdefault(line.order_id, line)
+    backorders = list(first_per_order.values())[:3]
+    assert len(backorders) == 3, "the demo has too few backorders and pre-orders for the walk"
     manual = Facility.objects.get(code=MANUAL_STORE)
     counted = timezone.now()  # after the seeding's own counts
     skus = {line.product.sku for job in ship_jobs[:2] for line in job.lines.select_related("product")}
@@ -212,6 +212,25 @@ def working_day() -> WalkDay:
                    to_start=ship_jobs[0], backorder=backorders[2])
     return WalkDay(world=world, users={"anonymous": None, "associate": associate, "manager": manager,
                                        "operations": ops, "superuser": admin})
+
+
+def _open_jobs(store: Facility) -> tuple[list[PickJob], list[PickJob]]:
+    """The store's open (ship, pickup) pick jobs, earliest due first."""
+    pickup_lines = PickLine.objects.filter(pick_job=OuterRef("pk"), order_line__pickup_facility__isnull=False)
+    open_jobs = PickJob.objects.filter(facility=store, status=PickJob.Status.OPEN).order_by("due_at", "pk")
+    return list(open_jobs.exclude(Exists(pickup_lines))), list(open_jobs.filter(Exists(pickup_lines)))
+
+
+def _home_store() -> Facility:
+    """HOME, or (should the demo route differently one day) the first other untouched store with enough work:
+    six ship and two pickup jobs open."""
+    untouched = Facility.objects.filter(kind=Facility.Kind.STORE, fulfilled_by_wms=False, memberships__isnull=False) \
+        .exclude(code__in=[*PACK_STORES, MANUAL_STORE]).exclude(pack_jobs__isnull=False).distinct()
+    for store in sorted(untouched, key=lambda store: (store.code != HOME, store.code)):
+        ship, pickup = _open_jobs(store)
+        if len(ship) >= 6 and len(pickup) >= 2:
+            return store
+    raise AssertionError("no demo store has enough open work for the walk")
 
 
 def _store_people(facility: Facility):
