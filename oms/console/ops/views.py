@@ -1,4 +1,5 @@
-"""The console's ops pages: dashboard, outbox, feeds, facilities. Thin: parse, call a service or selector, render."""
+"""The console's ops pages: dashboard, outbox, feeds, facilities, rejections. Thin: parse, call a service or selector,
+render."""
 
 from datetime import timedelta
 from urllib.parse import urlencode
