@@ -126,8 +126,11 @@ def _parcel_find(*, facility_id: int, tracking_number: str) -> Parcel:
               .select_related("shipment").first())
     if parcel is not None:
         return parcel
-    if Parcel.objects.filter(voided_tracking_numbers__contains=[tracking_number],
-                             shipment__facility_id=facility_id).exists():
+    # The JSON list's text holds the number in quotes on PostgreSQL and SQLite alike (JSON containment, `__contains`
+    # on a JSONField, is PostgreSQL's only); the list itself then says whether it is one of its numbers.
+    voided = Parcel.objects.filter(voided_tracking_numbers__icontains=f'"{tracking_number}"',
+                                   shipment__facility_id=facility_id).values_list("voided_tracking_numbers", flat=True)
+    if any(tracking_number in numbers for numbers in voided):
         raise HandoverError(f"{tracking_number} was voided: put the parcel's new label on it and scan that.")
     # Another store's parcel reads the same as an unknown number: nothing about it is shown here.
     raise HandoverError(f"No parcel with tracking number {tracking_number} in this store.", status=404)

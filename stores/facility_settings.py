@@ -24,6 +24,7 @@ SETTINGS_FIELDS = (
     "pickup_reminder_hours",
     "pickup_expiry_days",
     "pickup_proof_required",
+    "pickup_alternatives_km",
     "opening_hours",
     "time_zone",
     "shop_location_id",

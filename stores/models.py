@@ -86,6 +86,11 @@ class Facility(models.Model):
     pickup_proof_required = models.BooleanField(
         default=False, help_text="Ask who collects (name, self or other, last 4 characters of an ID) at the counter."
     )
+    pickup_alternatives_km = models.PositiveIntegerField(
+        "pickup alternatives within (km)", default=50,
+        help_text="When this store cannot serve a pickup, the customer is offered other stores within this distance "
+                  "(from their address, else from this store), and delivery.",
+    )
     reroute_after_hours = models.PositiveSmallIntegerField(
         default=24, help_text="Opening hours after which an unstarted ship pick job is withdrawn."
     )

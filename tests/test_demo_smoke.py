@@ -174,3 +174,26 @@ def test_demo_serve_answers_the_login_page_and_its_worker_approves_a_queued_orde
 
     poll(lambda: order_status(demo_var / DB_FILE, external_id) == "APPROVED", timeout=40,
          what=f"order {external_id} was not approved by the worker", log_path=log_path, process=process)
+
+
+def group_environments(group_id: int) -> list[dict]:
+    """The environment each process the group's leader started has (Linux's /proc), the leader left out."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != group_id or int(stat.parent.name) == group_id:  # after the name: state, ppid, pgrp
+                continue
+            raw = (stat.parent / "environ").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        found.append(dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item))
+    return found
+
+
+def test_demo_serve_builds_customer_links_on_the_port_it_serves(demo_var, demo_server):
+    base_url, process, log_path = demo_server
+    poll(lambda: login_page(base_url), timeout=30, what="no login page", log_path=log_path, process=process)
+    environments = group_environments(process.pid)
+    assert len(environments) >= 2  # its web server and its worker (with their children)
+    assert {env.get("PUBLIC_BASE_URL") for env in environments} == {base_url}

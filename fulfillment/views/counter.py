@@ -46,7 +46,8 @@ def _pickup_url(request, handover_id: int) -> str:
 @store_view
 def counter_page(request):
     """The ready pickups, searched as the associate types; Enter (or a scanned QR) opens a code's pickup."""
-    query = request.GET.get("q", "").strip()
+    # No scanner or keyboard types a NUL, and PostgreSQL refuses one in a query's text: it is dropped.
+    query = request.GET.get("q", "").replace("\x00", "").strip()
     context = _counter_context(request, query)
     if request.GET.get("scan") and counter.looks_like_code(query):
         try:

@@ -176,8 +176,9 @@ def stores_able(
 
     A store qualifies when it is an active STORE that sells online and offers pickup, is not a pickup store
     of the lines nor excluded for any of them, and has available (on hand − reserved − safety stock) every
-    unit of them (lines of one product add up). Distance from the customer's address (coordinates, or the
-    US postal code's centre), else from the lines' pickup store; stores without coordinates come last.
+    unit of them (lines of one product add up), and is within the pickup store's `pickup_alternatives_km` (default
+    50) of the customer's address (coordinates, or the US postal code's centre), else of the lines' pickup store;
+    a store whose distance cannot be told is not offered.
     `only`: consider that facility alone. Three queries, whatever the number of groups.
     """
     line_ids = {line.pk for lines in groups.values() for line in lines}
@@ -209,15 +210,25 @@ def stores_able(
             continue
         out = set().union(*(excluded[line.pk] for line in lines)) | {line.pickup_facility_id for line in lines}
         origin = _origin(orders[lines[0].order_id], [pickup_stores.get(line.pickup_facility_id) for line in lines])
+        within_km = _within_km([pickup_stores.get(line.pickup_facility_id) for line in lines])
         options = [
             StoreOption(facility=facility, distance_km=_distance(origin, facility))
             for facility_id, facility in facilities.items()
             if facility_id not in out
             and all(available[facility_id].get(product_id, 0) >= units for product_id, units in need.items())
         ]
+        # Only stores known to be within the chosen store's distance (a store a continent away is no alternative).
+        options = [option for option in options
+                   if option.distance_km is not None and option.distance_km <= within_km]
         options.sort(key=lambda o: (o.distance_km is None, o.distance_km or 0.0, o.facility.code, o.facility.pk))
         result[key] = options[:limit] if limit else options
     return result
+
+
+def _within_km(pickup_stores: list[Facility | None]) -> float:
+    """How far alternatives may be: the chosen pickup store's setting (the smallest, should lines name several)."""
+    limits = [store.pickup_alternatives_km for store in pickup_stores if store is not None]
+    return min(limits) if limits else Facility._meta.get_field("pickup_alternatives_km").default
 
 
 def _units(lines: list[OrderLine]) -> dict[int | None, int]:

@@ -27,13 +27,17 @@ def pickup_alternatives_email(message: OutboxMessage) -> Email:
 
 @email_sample(EMAIL_KIND)
 def pickup_alternatives_sample(now: datetime) -> OutboxMessage:
-    """An offer for the first demo pickup order's items at its store (render_sample_emails rolls it back)."""
-    first = (OrderLine.objects.filter(pickup_facility__isnull=False, product__isnull=False)
-             .select_related("order").order_by("pk").first())
-    if first is None:
+    """An offer for a demo pickup order's items at its store (render_sample_emails rolls it back): the first of
+    the first 50 pickup orders that has another store near enough with the items, else the first one."""
+    candidates = list(OrderLine.objects.filter(pickup_facility__isnull=False, product__isnull=False)
+                      .select_related("order").order_by("pk")[:50])
+    if not candidates:
         raise LookupError("no pickup order in the database")
-    lines = list(first.order.lines.filter(pickup_facility=first.pickup_facility_id).order_by("pk"))
-    options = stores_able(groups={0: lines}, orders={first.order_id: first.order})[0]
+    groups = {line.pk: list(line.order.lines.filter(pickup_facility=line.pickup_facility_id).order_by("pk"))
+              for line in candidates}
+    able = stores_able(groups=groups, orders={line.order_id: line.order for line in candidates})
+    first = next((line for line in candidates if able[line.pk]), candidates[0])
+    lines, options = groups[first.pk], able[first.pk]
     offer = PickupAlternativeOffer.objects.create(
         order=first.order, line_ids=[line.pk for line in lines], nonce=secrets.token_hex(16), created_at=now,
         expires_at=now + timedelta(days=settings.PICKUP_OFFER_DAYS), can_ship=can_ship(first.order),

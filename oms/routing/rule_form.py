@@ -1,6 +1,8 @@
 """Editing a routing rule: the validation every editor shares (the admin, the console) and saving it."""
 
 from django import forms
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 from oms.models import OrderLine, RoutingRule
@@ -57,9 +59,45 @@ class RoutingRuleForm(forms.ModelForm):
         return cleaned
 
 
-def rule_save(*, form: RoutingRuleForm) -> RoutingRule:
-    """Save a validated rule form (the next brokering run uses the rule as saved)."""
+def rule_save(*, form: RoutingRuleForm, actor=None) -> RoutingRule:
+    """Save a validated rule form (the next brokering run uses the rule as saved).
+
+    With an `actor` the edit is recorded as an admin log entry on the rule (its History in the admin, and the
+    console's rule page): who, when, and each changed field's old and new value.
+    """
     if not form.is_valid():
         raise ValueError("rule_save needs a valid form")
+    created = form.instance.pk is None
+    changes = rule_changes_text(form)
     with transaction.atomic():
-        return form.save()
+        rule = form.save()
+        if actor is not None and (created or changes):
+            LogEntry.objects.create(
+                user_id=actor.pk, content_type_id=ContentType.objects.get_for_model(RoutingRule).pk,
+                object_id=str(rule.pk), object_repr=str(rule)[:200], action_flag=ADDITION if created else CHANGE,
+                change_message=f"{'Created' if created else 'Changed'} in the console: {changes}",
+            )
+    return rule
+
+
+def rule_changes_text(form: RoutingRuleForm) -> str:
+    """'Label: old → new' for each field the form changes (a new rule: 'Label: value' for each field given)."""
+    created = form.instance.pk is None
+    parts = []
+    for name in form.changed_data:
+        if name not in form.Meta.fields:
+            continue
+        label = form.fields[name].label or name.replace("_", " ").capitalize()
+        new = _shown(form.cleaned_data.get(name))
+        parts.append(f"{label}: {new}" if created else f"{label}: {_shown(form.initial.get(name))} → {new}")
+    return "; ".join(parts)
+
+
+def _shown(value) -> str:
+    if value in (None, "", []):
+        return "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

@@ -56,6 +56,13 @@ def test_typing_in_the_search_gets_only_the_results(client, store, pickup):
     assert 'data-count="0"' in none and "No ready pickup matches" in none
 
 
+def test_a_search_with_a_nul_character_is_searched_without_it_not_a_server_error(client, store, pickup):
+    facility, associate, _ = store
+    client.force_login(associate)
+    response = client.get(url("counter", facility), {"q": "hop\x00per"}, **HTMX)
+    assert response.status_code == 200 and pickup.order.name in response.content.decode()
+
+
 def test_scanning_a_code_opens_its_pickup(client, store, pickup):
     facility, associate, _ = store
     client.force_login(associate)

@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
@@ -106,10 +108,13 @@ def schedules_defaults_ensure() -> None:
                                     kwargs=json.dumps(entry.get("kwargs") or {}), args="[]")
 
 
-def schedule_save(*, name: str, enabled: bool, every: int, period: str, queue: str | None = None) -> Schedule:
+def schedule_save(*, name: str, enabled: bool, every: int, period: str, queue: str | None = None,
+                  actor=None) -> Schedule:
     """Set a periodic task's interval, whether it runs, and (a brokering task) the queue it routes.
 
     The form has checked the values (oms/console/network/forms.py); beat notices the change on its next tick.
+    With an `actor` a change is recorded as an admin log entry on the periodic task (who, when, old → new),
+    listed under the console's schedules.
     """
     with transaction.atomic():
         schedules_defaults_ensure()
@@ -118,6 +123,7 @@ def schedule_save(*, name: str, enabled: bool, every: int, period: str, queue: s
             raise ScheduleError(f"There is no schedule named {name!r}.")
         if task.interval_id is None:
             raise ScheduleError(f"{name} is not an interval schedule: edit it in the admin.")
+        before = _row_schedule(task)
         task.interval = _interval_row(every=every, period=period)
         task.enabled = enabled
         if task.task == BROKER_TASK and queue is not None:
@@ -125,4 +131,29 @@ def schedule_save(*, name: str, enabled: bool, every: int, period: str, queue: s
             kwargs["queue"] = queue
             task.kwargs = json.dumps(kwargs)
         task.save()
-    return _row_schedule(task)
+        after = _row_schedule(task)
+        changes = schedule_changes_text(before, after)
+        if actor is not None and changes:
+            LogEntry.objects.create(
+                user_id=actor.pk, content_type_id=ContentType.objects.get_for_model(PeriodicTask).pk,
+                object_id=str(task.pk), object_repr=task.name[:200], action_flag=CHANGE,
+                change_message=f"Changed in the console: {changes}",
+            )
+    return after
+
+
+def schedule_changes_text(before: Schedule, after: Schedule) -> str:
+    parts = []
+    if (before.every, before.period) != (after.every, after.period):
+        parts.append(f"every {before.every} {before.period} → every {after.every} {after.period}")
+    if before.enabled != after.enabled:
+        parts.append("enabled → disabled" if before.enabled else "disabled → enabled")
+    if before.queue != after.queue:
+        parts.append(f"queue {before.queue or '—'} → {after.queue or '—'}")
+    return "; ".join(parts)
+
+
+def schedule_changes(limit: int = 20) -> list[LogEntry]:
+    """The latest schedule changes recorded (console or admin), newest first, with their user (one query)."""
+    return list(LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(PeriodicTask))
+                .select_related("user").order_by("-action_time", "-pk")[:limit])

@@ -5,8 +5,10 @@ Every list is a fixed number of queries whatever its length (tested at 2 and 50 
 
 from dataclasses import dataclass
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, Func, IntegerField, Min, Sum
+from django.db.models import Count, F, Func, IntegerField, Min, OuterRef, Subquery, Sum
 
 from oms.models import BrokeringRun, LineRejection, OrderLine, OrderNote, RoutingDecision, RoutingRule
 from oms.routing.explain import decision_in_words
@@ -79,8 +81,8 @@ def _lines_why(lines: list[OrderLine], *, queue: str) -> None:
     order_ids = {line.order_id for line in lines}
     if queue in REJECTED_QUEUES:
         rejections = {}
-        for rejection in (LineRejection.objects.filter(order_id__in=order_ids).select_related("facility")
-                          .order_by("order_id", "-created_at", "-pk").distinct("order_id")):
+        for rejection in (_latest_per_order(LineRejection, order_ids=order_ids, newest_first="-created_at")
+                          .select_related("facility")):
             rejections[rejection.order_id] = rejection
         for line in lines:
             if rejection := rejections.get(line.order_id):
@@ -88,8 +90,7 @@ def _lines_why(lines: list[OrderLine], *, queue: str) -> None:
     if queue in DECIDED_QUEUES:
         decisions = {
             decision.order_id: decision
-            for decision in RoutingDecision.objects.filter(order_id__in=order_ids)
-            .order_by("order_id", "-created_at", "-pk").distinct("order_id")
+            for decision in _latest_per_order(RoutingDecision, order_ids=order_ids, newest_first="-created_at")
         }
         for line in lines:
             if not line.why and (decision := decisions.get(line.order_id)):
@@ -97,12 +98,19 @@ def _lines_why(lines: list[OrderLine], *, queue: str) -> None:
     if queue in NOTED_QUEUES:
         notes = {
             note.order_id: note
-            for note in OrderNote.objects.filter(order_id__in=order_ids, text__contains=queue)
-            .order_by("order_id", "-at", "-pk").distinct("order_id")
+            for note in _latest_per_order(OrderNote, order_ids=order_ids, newest_first="-at", text__contains=queue)
         }
         for line in lines:
             if note := notes.get(line.order_id):
                 line.why = note.text
+
+
+def _latest_per_order(model, *, order_ids, newest_first: str, **conditions):
+    """The newest `model` row per order (by `newest_first`, then pk) meeting `conditions`, in one query on
+    PostgreSQL and SQLite alike: a correlated subquery instead of PostgreSQL's DISTINCT ON (not in SQLite)."""
+    newest = (model.objects.filter(order_id=OuterRef("order_id"), **conditions)
+              .order_by(newest_first, "-pk").values("pk")[:1])
+    return model.objects.filter(order_id__in=order_ids, pk=Subquery(newest))
 
 
 def queue_running_run(queue: str) -> BrokeringRun | None:
@@ -110,8 +118,13 @@ def queue_running_run(queue: str) -> BrokeringRun | None:
 
 
 class _JsonLength(Func):
+    """The length of a JSON array column: PostgreSQL's jsonb_array_length, SQLite's json_array_length (the demo)."""
+
     function = "jsonb_array_length"
     output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="json_array_length", **extra_context)
 
 
 def runs_page(*, queue: str = "", page=1) -> Page:
@@ -137,6 +150,13 @@ def run_decisions_page(*, run: BrokeringRun, page=1) -> Page:
 
 def rules_list() -> list[RoutingRule]:
     return list(RoutingRule.objects.order_by("position"))
+
+
+def rule_history(rule_id: int, limit: int = 20) -> list[LogEntry]:
+    """The rule's recorded edits (console and admin), newest first, with who made them (one query)."""
+    return list(LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(RoutingRule),
+                                        object_id=str(rule_id)).select_related("user")
+                .order_by("-action_time", "-pk")[:limit])
 
 
 def rule_get(rule_id: int) -> RoutingRule | None:

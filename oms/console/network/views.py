@@ -14,7 +14,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from oms.console.access import console_view
 from oms.console.network import selectors
 from oms.console.network.forms import HoldCsvForm, HoldForm, ReleaseForm, RuleEditForm, RunStartForm, ScheduleForm
-from oms.console.network.schedules import ScheduleError, schedule_get, schedule_save, schedules_list
+from oms.console.network.schedules import (
+    ScheduleError,
+    schedule_changes,
+    schedule_get,
+    schedule_save,
+    schedules_list,
+)
 from oms.console.network.services import brokering_run_request
 from oms.models import BrokeringRun, OrderLine, RoutingRule
 from oms.queues.parkings import (
@@ -216,8 +222,8 @@ def _schedules_page(request, *, bound: ScheduleForm | None = None, status: int =
         else:
             form = None
         rows.append((schedule, form))
-    return TemplateResponse(request, "console/network/schedules.html", {"rows": rows, "run_queues": RUN_QUEUES},
-                            status=status)
+    return TemplateResponse(request, "console/network/schedules.html",
+                            {"rows": rows, "run_queues": RUN_QUEUES, "changes": schedule_changes()}, status=status)
 
 
 @console_view
@@ -241,7 +247,7 @@ def schedule_edit(request, name: str):
     data = form.cleaned_data
     try:
         saved = schedule_save(name=name, enabled=data["enabled"], every=data["every"], period=data["period"],
-                              queue=data.get("queue"))
+                              queue=data.get("queue"), actor=request.user)
     except ScheduleError as exc:
         messages.error(request, str(exc))
         return _schedules_page(request, status=400)
@@ -264,7 +270,8 @@ def rules(request):
 def _rule_editor(request, rule: RoutingRule | None):
     action = request.POST.get("action", RuleEditForm.PREVIEW) if request.method == "POST" else RuleEditForm.PREVIEW
     form = RuleEditForm(request.POST or None, instance=rule, action=action)
-    context = {"form": form, "rule": rule, "whatif": None}
+    context = {"form": form, "rule": rule, "whatif": None,
+               "history": selectors.rule_history(rule.pk) if rule is not None else []}
     status = 200
     if request.method == "POST":
         if not form.is_valid():
@@ -273,7 +280,7 @@ def _rule_editor(request, rule: RoutingRule | None):
                 done = "saved" if action == RuleEditForm.SAVE else "previewed"
                 messages.error(request, f"The rule was not {done}: see the errors next to the fields.")
         elif action == RuleEditForm.SAVE:
-            saved = rule_save(form=form)
+            saved = rule_save(form=form, actor=request.user)
             messages.success(request, f"Saved rule {saved.position}. {saved.name}: the next brokering runs use it.")
             return redirect("console:rule", rule_id=saved.pk)
         else:

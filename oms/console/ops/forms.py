@@ -65,6 +65,9 @@ class FacilitySettingsForm(forms.Form):
     pickup_expiry_days = forms.IntegerField(label="Cancel uncollected pickups after (days)", min_value=0,
                                             max_value=32767)
     pickup_proof_required = forms.BooleanField(label="Ask who collects at the counter", required=False)
+    pickup_alternatives_km = forms.IntegerField(
+        label="Offer other stores within (km)", min_value=1, max_value=20000,
+        help_text="When this store cannot serve a pickup, the customer is offered the stores this near (and delivery).")
     time_zone = forms.CharField(label="Time zone", max_length=64, validators=[validate_time_zone],
                                 widget=forms.TextInput(attrs={"list": "time-zones", "size": 24}))
     shop_location_id = forms.RegexField(
@@ -136,3 +139,23 @@ class FacilitySettingsForm(forms.Form):
                 target = None
             for message in messages:
                 self.add_error(target, message)
+
+
+class RejectionsForm(forms.Form):
+    """The rejections report's choice: every store or one, and the period (whole days, both included)."""
+
+    facility = forms.ModelChoiceField(required=False, queryset=Facility.objects.filter(kind=Facility.Kind.STORE)
+                                      .order_by("code"), to_field_name="code", empty_label="Every store",
+                                      label="Store")
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="to", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].label_from_instance = lambda facility: f"{facility.code} {facility.name}"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise forms.ValidationError("The period must start before it ends.")
+        return data

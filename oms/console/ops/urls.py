@@ -14,6 +14,7 @@ urlpatterns = [
     path("outbox/retry-all/", views.outbox_retry_all, name="outbox_retry_all"),
     path("feeds/upload/", views.feed_upload, name="feed_upload"),
     path("feeds/<int:feed_id>/", views.feed, name="feed"),
+    path("rejections/", views.rejections, name="rejections"),
     path("sign-ins/", views.signins, name="signins"),
     path("sign-ins/<int:attempt_id>/unlock/", views.signin_unlock, name="signin_unlock"),
 ]

@@ -1,19 +1,31 @@
-"""The console's ops pages: dashboard, outbox, feeds, facilities. Thin: parse, call a service or selector, render."""
+"""The console's ops pages: dashboard, outbox, feeds, facilities, rejections. Thin: parse, call a service or selector,
+render."""
+
+from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from fulfillment.reports import rejections_report, rejections_report_csv
 from oms.console.access import console_view
 from oms.console.ops import selectors
 from oms.console.ops.charts import bar_chart
-from oms.console.ops.forms import TIME_ZONES, FacilitySettingsForm, InventoryUploadForm, OutboxFilterForm
+from oms.console.ops.forms import (
+    TIME_ZONES,
+    FacilitySettingsForm,
+    InventoryUploadForm,
+    OutboxFilterForm,
+    RejectionsForm,
+)
 from oms.console.ops.signins import sign_in_failures, sign_in_unlock
 from oms.feeds.inventory import inventory_feed_import
 from oms.models import FeedFile, OutboxMessage
@@ -174,6 +186,28 @@ def facility(request, facility_id: int):
             return TemplateResponse(request, "console/ops/facility.html", context | {"form": form})
     messages.error(request, "Nothing was saved: correct the fields marked below.")
     return TemplateResponse(request, "console/ops/facility.html", context | {"form": form}, status=400)
+
+
+@console_view
+def rejections(request):
+    """The stores' rejections report (most rejected items, reasons, rejection rate per store) for every store or
+    the chosen one, over a period (default the last 30 days); `format=csv` downloads it."""
+    today = timezone.localdate()
+    form = RejectionsForm({"facility": request.GET.get("facility", ""),
+                           "start": request.GET.get("start") or today - timedelta(days=29),
+                           "end": request.GET.get("end") or today})
+    if not form.is_valid():
+        return TemplateResponse(request, "console/ops/rejections.html", {"form": form, "report": None}, status=400)
+    facility, start, end = (form.cleaned_data[name] for name in ("facility", "start", "end"))
+    report = rejections_report(facility=facility, start=start, end=end)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(rejections_report_csv(report), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (f'attachment; filename="rejections-{facility.code if facility else "all"}-'
+                                           f'{start}-{end}.csv"')
+        return response
+    csv_query = urlencode({"facility": facility.code if facility else "", "start": start, "end": end, "format": "csv"})
+    return TemplateResponse(request, "console/ops/rejections.html", {"form": form, "report": report,
+                                                                     "csv_query": csv_query})
 
 
 # --- sign-in lockouts ------------------------------------------------------------------------------

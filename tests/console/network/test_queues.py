@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import oms.console.network.services
-from oms.models import OrderLine, OrderNote, RoutingDecision
+from oms.models import LineRejection, OrderLine, OrderNote, RoutingDecision
 from tests.console.network.helpers import finished_run, queued, stock
 from tests.factories import FacilityFactory, ProductFactory
 
@@ -67,6 +67,32 @@ def test_queue_page_queries_do_not_grow_with_its_lines(ops_client):
         with CaptureQueriesContext(connection) as queries:
             assert ops_client.get("/console/queues/UNFILLABLE/").status_code == 200
         counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+def _waiting_with_two_reasons(queue: str, facility, now) -> None:
+    """A line in `queue` whose order has an older and a newer reason (rejection, or note naming the queue)."""
+    line = queued(queue=queue)
+    for age, word in ((2, "older"), (1, "newer")):
+        at = now - timedelta(hours=age)
+        if queue == "UNFILLABLE_HOLD":
+            OrderNote.objects.create(order=line.order, text=f"{word}: moved to {queue}", at=at)
+        else:
+            LineRejection.objects.create(order=line.order, order_line=line, facility=facility, reason_text=word,
+                                         quantity=1, created_at=at)
+
+
+@pytest.mark.parametrize("queue", ["REJECTED", "BOPIS_REJECTED", "UNFILLABLE_HOLD"])
+def test_a_queue_page_shows_each_lines_newest_reason_in_the_same_queries_for_2_and_50_lines(ops_client, queue):
+    facility, now, counts = FacilityFactory(code="REJ-01"), timezone.now(), []
+    for count in (2, 50):
+        OrderLine.objects.all().delete()
+        for _ in range(count):
+            _waiting_with_two_reasons(queue, facility, now)
+        with CaptureQueriesContext(connection) as queries:
+            page = ops_client.get(f"/console/queues/{queue}/").content.decode()
+        counts.append(len(queries))
+        assert page.count("newer") == count and "older" not in page
     assert counts[0] == counts[1]
 
 

@@ -227,3 +227,28 @@ def test_creating_a_rule(ops_client):
 
 def test_an_unknown_rule_is_404(ops_client):
     assert ops_client.get("/console/rules/999999/").status_code == 404
+
+
+def test_a_saved_edit_is_recorded_with_who_when_and_what_and_shown_on_the_rules_page(ops_client, operations_user):
+    rules_ensure_defaults()
+    rule = RoutingRule.objects.get(position=20)
+
+    saved = ops_client.post(f"/console/rules/{rule.pk}/", form_data(
+        rule, action="save", confirm="on", max_facilities=2, name="Ship from up to two places"), follow=True)
+
+    page = saved.content.decode()
+    assert "History" in page and "Changed in the console:" in page
+    assert "Max facilities: 1 → 2" in page and f"Name: {rule.name} → Ship from up to two places" in page
+    assert "Olga" in page or operations_user.username in page
+
+
+def test_a_new_rule_is_recorded_as_created_and_a_preview_records_nothing(ops_client):
+    rules_ensure_defaults()
+    rule = RoutingRule.objects.get(position=20)
+    ops_client.post(f"/console/rules/{rule.pk}/", form_data(rule, max_facilities=3))  # a preview
+    assert "No edit recorded yet." in ops_client.get(f"/console/rules/{rule.pk}/").content.decode()
+
+    ops_client.post("/console/rules/new/", form_data(rule, action="save", confirm="on", name="Copy", position=99))
+
+    new = RoutingRule.objects.get(position=99)
+    assert "Created in the console: Name: Copy" in ops_client.get(f"/console/rules/{new.pk}/").content.decode()

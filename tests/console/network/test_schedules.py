@@ -62,3 +62,13 @@ def test_bad_schedules_are_refused_next_to_the_field(ops_client, every, period, 
 
 def test_an_unknown_schedule_is_404(ops_client):
     assert ops_client.post("/console/runs/schedules/nothing-here/", {}).status_code == 404
+
+
+def test_a_schedule_change_is_recorded_with_who_and_what_changed(ops_client, operations_user):
+    ops_client.post("/console/runs/schedules/broker-rejected/", {
+        "s-broker-rejected-every": "2", "s-broker-rejected-period": "minutes", "s-broker-rejected-queue": "REJECTED"})
+
+    page = ops_client.get("/console/runs/schedules/").content.decode()
+    assert "broker-rejected</strong>: Changed in the console: every 5 minutes → every 2 minutes; enabled → disabled" \
+        in page
+    assert operations_user.get_full_name() in page or operations_user.username in page

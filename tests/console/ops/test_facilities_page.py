@@ -17,6 +17,7 @@ def settings_post(facility: Facility, **changes) -> dict:
         "daily_capacity": facility.daily_capacity or "", "processing_mode": facility.processing_mode,
         "pickup_service_hours": facility.pickup_service_hours, "pickup_reminder_hours": facility.pickup_reminder_hours,
         "pickup_expiry_days": facility.pickup_expiry_days, "time_zone": facility.time_zone,
+        "pickup_alternatives_km": facility.pickup_alternatives_km,
         "sells_online": "on", "offers_ship_from_store": "on", "offers_pickup": "on", "allow_partial_rejection": "on",
     }
     for day in WEEKDAYS:
@@ -50,6 +51,19 @@ def test_facility_settings_are_confirmed_then_saved_and_recorded(ops_client, ope
     assert entry.user == operations_user and "daily capacity: 40 → 60" in entry.change_message
 
 
+def test_the_distance_of_pickup_alternatives_is_set_in_the_facility_settings(ops_client):
+    store = FacilityFactory(code="SET-02")
+    page = ops_client.get(f"/console/facilities/{store.pk}/").content.decode()
+    assert 'name="pickup_alternatives_km" value="50"' in page
+
+    saved = ops_client.post(f"/console/facilities/{store.pk}/", settings_post(store, pickup_alternatives_km="25")
+                            | {"confirm": "1"}, follow=True)
+
+    assert "pickup alternatives within (km): 50 → 25" in saved.content.decode()
+    store.refresh_from_db()
+    assert store.pickup_alternatives_km == 25
+
+
 @pytest.mark.parametrize(("changes", "field_error"), [
     ({"daily_capacity": "-5"}, "Ensure this value is greater than or equal to 0."),
     ({"time_zone": "Mars/Olympus"}, "is not a known time zone"),
@@ -58,6 +72,7 @@ def test_facility_settings_are_confirmed_then_saved_and_recorded(ops_client, ope
     ({"wed_closes": "25:00"}, "Give the closing time as HH:MM"),
     ({"thu_opens": "", "thu_closes": ""}, "Give the opening time, or tick closed."),
     ({"pickup_expiry_days": "x"}, "Enter a whole number."),
+    ({"pickup_alternatives_km": "0"}, "Ensure this value is greater than or equal to 1."),
 ])
 def test_bad_facility_settings_are_refused_next_to_the_field_and_nothing_saved(ops_client, changes, field_error):
     store = FacilityFactory(code="BAD-01", daily_capacity=40)

@@ -78,6 +78,29 @@ def test_without_coordinates_the_distance_is_measured_from_the_chosen_store(worl
     assert not offer.can_ship  # no address to deliver to
 
 
+def test_stores_farther_than_the_chosen_stores_distance_are_not_offered(world):
+    far = store_at("KM-1600", 1600)  # a continent away, with every unit
+    stock(far, world.toy, 10)
+    order, _ = rejected_order(world.chosen, [(world.toy, 1)])
+    world.chosen.pickup_alternatives_km = 15
+    world.chosen.save(update_fields=["pickup_alternatives_km"])
+
+    assert codes(offered(order)) == ["KM-05", "KM-10"]
+
+
+def test_by_default_stores_within_50_km_are_offered_and_none_far_away(world):
+    for store in world.near:
+        StockLevel.objects.filter(facility=store).update(on_hand=0)
+    far = store_at("KM-1600", 1600)
+    stock(far, world.toy, 10)
+    order, _ = rejected_order(world.chosen, [(world.toy, 1)])
+
+    offer = offered(order)
+
+    assert world.chosen.pickup_alternatives_km == 50
+    assert codes(offer) == [] and offer.can_ship  # delivery is still offered
+
+
 def test_lines_an_open_offer_covers_get_no_second_offer(world):
     order, _ = rejected_order(world.chosen, [(world.toy, 1)])
     offered(order)
