@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from tests.url_walk import RAW, UrlWorld, url_walk, walk_arguments
-from tests.walk_world import working_day
+from tests.walk_world import MANUAL_STORE, PACK_STORES, working_day
 
 pytestmark = pytest.mark.django_db
 
@@ -141,12 +141,21 @@ def walk(users: dict, world) -> tuple[list[str], set[str], set[str], int]:
     return errors, walked, reached_by_someone, sent
 
 
-def test_every_url_answers_every_role_without_a_server_error_and_each_is_reachable_by_someone():
+@pytest.fixture(scope="module")
+def day(django_db_setup, django_db_blocker):
+    """One working day for the walks of this module (it takes a while to build), rolled back after them."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        started = time.monotonic()
+        built = working_day()
+        print(f"walk: world built in {time.monotonic() - started:.1f} s")
+        yield built
+        transaction.set_rollback(True)
+
+
+def test_every_url_answers_every_role_without_a_server_error_and_each_is_reachable_by_someone(day):
     started = time.monotonic()
-    day = working_day()
-    built = time.monotonic() - started
     errors, walked, reached_by_someone, sent = walk(day.users, day.world)
-    print(f"walk: world built in {built:.1f} s, {sent} requests in {time.monotonic() - started - built:.1f} s")
+    print(f"walk: {sent} requests in {time.monotonic() - started:.1f} s")
 
     assert not errors, f"{len(errors)} server errors:\n" + "\n".join(errors)
     unreached = sorted(walked - reached_by_someone - set(UNREACHABLE))
@@ -155,3 +164,157 @@ def test_every_url_answers_every_role_without_a_server_error_and_each_is_reachab
     assert not set(UNREACHABLE) - walked, "an exclusion names a pattern the URL conf does not have any more"
     stale = set(UNREACHABLE) & reached_by_someone
     assert not stale, f"excluded but reachable now, drop the exclusion: {sorted(stale)}"
+
+
+# --- who may see and change what (docs/deploy.md, "Access") ------------------------------------------------------
+
+# Patterns anyone may open without signing in, and why; every other pattern sends an anonymous visitor to log in.
+PUBLIC = {
+    "login": "signing in", "logout": "signing out",
+    "password_reset": "Django's reset form", "password_reset_done": "its confirmation",
+    "password_reset_confirm": "the link from the reset email", "password_reset_complete": "its confirmation",
+    "password_change": "redirects to log in", "password_change_done": "redirects to log in",
+    "healthz": "a load balancer's probe", "readyz": "a load balancer's probe",
+    "pickup-alternatives": "the customer's signed link from the email",
+    "shopify-orders-create": "signed by the shop", "shopify-orders-updated": "signed by the shop",
+    "shopify-orders-cancelled": "signed by the shop", "easypost-tracker-webhook": "signed by EasyPost",
+}
+STORE_ARGUMENT = "facility_code"
+
+
+def footprint() -> tuple:
+    """What any change to the stores' work or orders leaves behind (counts and versions), to prove none happened."""
+    from django.db.models import Sum
+
+    from fulfillment.models import HandoverJob, LineProblem, PackJob, Parcel, PickBatch, PickJob, PutBackTask
+    from oms.models import OrderNote, OutboxMessage, TransitionLog
+    from stores.models import InventoryAdjustment
+
+    counts = tuple(model.objects.count() for model in (TransitionLog, OutboxMessage, InventoryAdjustment, PickBatch,
+                                                        Parcel, LineProblem, PutBackTask, OrderNote))
+    versions = tuple(model.objects.aggregate(total=Sum("version"))["total"] for model in (PickJob, PackJob,
+                                                                                           HandoverJob))
+    return counts + versions
+
+
+def send_watching(client: Client, method: str, url: str, data: dict | None) -> tuple:
+    """One request in a savepoint rolled back afterwards, with the client's cookies as they were before (a logout
+    or a login must not change who the next request is): (response, whether it changed anything)."""
+    cookies = client.cookies.__class__(client.cookies)
+    with transaction.atomic():
+        before = footprint()
+        if method == "POST" and data and RAW in data:
+            response = client.post(url, data=data[RAW]["body"], content_type=data[RAW]["content_type"],
+                                   headers=data[RAW]["headers"])
+        elif method == "POST":
+            response = client.post(url, data or {})
+        else:
+            response = client.get(url)
+        changed = footprint() != before
+        transaction.set_rollback(True)
+    client.cookies = cookies
+    return response, changed
+
+
+def stranger(day):
+    """An associate of a store the walk's world does not work at."""
+    from stores.models import Facility, StoreMembership
+    from tests.factories import UserFactory
+
+    used = {day.world.values[STORE_ARGUMENT], *PACK_STORES, MANUAL_STORE}
+    store = Facility.objects.filter(kind=Facility.Kind.STORE).exclude(code__in=used).order_by("code").first()
+    user = UserFactory(username="stranger")
+    StoreMembership.objects.create(user=user, facility=store, role="ASSOCIATE")
+    return user, store
+
+
+def targets(day):
+    from tests.url_walk import patterns_by_name
+
+    for target in url_walk(day.world):
+        if target.name.startswith(ADMIN):
+            continue
+        yield target, patterns_by_name()[target.name].arguments
+
+
+def test_anonymous_visitors_are_sent_to_log_in_except_on_public_pages(day):
+    login_url = reverse("login")
+    client = Client(raise_request_exception=False)
+    let_in = []
+    for target, _ in targets(day):
+        for method in target.methods:
+            data = day.world.post_data(target.name, walk_arguments(day.world, target.name)) if method == "POST" else {}
+            response, changed = send_watching(client, method, target.url, data)
+            to_login = response.status_code == 302 and response["Location"].startswith(login_url)
+            if target.name not in PUBLIC and not to_login:
+                let_in.append(f"{response.status_code} {method} {target.url} ({target.name})")
+            if target.name not in PUBLIC and changed:
+                let_in.append(f"CHANGED {method} {target.url} ({target.name})")
+    assert let_in == []
+
+
+def test_an_associate_of_another_store_sees_and_changes_nothing_of_this_store(day):
+    user, own_store = stranger(day)
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    home = day.world.values[STORE_ARGUMENT]
+    leaks = []
+    for target, arguments in targets(day):
+        is_store_page = STORE_ARGUMENT in arguments
+        for method in target.methods:
+            data = day.world.post_data(target.name, walk_arguments(day.world, target.name)) if method == "POST" else {}
+            response, changed = send_watching(client, method, target.url, data)
+            where = f"{response.status_code} {method} {target.url} ({target.name})"
+            if target.name.startswith("console:") and response.status_code != 404:
+                leaks.append(f"console: {where}")
+            if is_store_page and response.status_code not in (403, 404):
+                leaks.append(f"another store's page: {where}")
+            if changed and target.name not in PUBLIC:
+                leaks.append(f"CHANGED: {where}")
+            # The same page at the associate's own store, with this store's ids (jobs, parcels, handovers …) in
+            # the address and in the form: not found, nothing changed. (A carrier's code is no object of a store.)
+            if is_store_page and any(kind == "int" for name, kind in arguments.items() if name != STORE_ARGUMENT):
+                own_url = target.url.replace(f"/{home}/", f"/{own_store.code}/").replace(
+                    f"/{quote_store(target, day)}/", f"/{own_store.code}/")
+                response, changed = send_watching(client, method, own_url, data)
+                if 200 <= response.status_code < 400 or changed:
+                    leaks.append(f"this store's ids at their own store: {response.status_code} {method} {own_url} "
+                                 f"({target.name}){' CHANGED' if changed else ''}")
+    assert not leaks, "\n".join(leaks)
+
+
+def quote_store(target, day) -> str:
+    """The store code the world put in this pattern's address (the home store, or a packing store)."""
+    from tests.url_walk import patterns_by_name
+
+    pattern = patterns_by_name()[target.name]
+    return day.world.arguments(target.name, pattern.arguments).get(STORE_ARGUMENT) or ""
+
+
+def test_an_associate_of_the_store_works_there_but_never_sees_the_console(day):
+    client = Client(raise_request_exception=False)
+    client.force_login(day.users["associate"])
+    wrong = []
+    for target, arguments in targets(day):
+        if "GET" not in target.methods:
+            continue
+        response, _ = send_watching(client, "GET", target.url, None)
+        if target.name.startswith("console:") and response.status_code != 404:
+            wrong.append(f"console {response.status_code} {target.url}")
+        if STORE_ARGUMENT in arguments and response.status_code >= 500:
+            wrong.append(f"store {response.status_code} {target.url}")
+    assert wrong == []
+
+
+def test_every_post_without_a_csrf_token_is_refused(day):
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    client.force_login(day.users["operations"])
+    accepted = []
+    for target, _ in targets(day):
+        if "POST" not in target.methods or target.name in PUBLIC and target.name != "login":
+            continue  # signed webhooks and the customer's link carry no CSRF token by design
+        data = day.world.post_data(target.name, walk_arguments(day.world, target.name))
+        response, changed = send_watching(client, "POST", target.url, data)
+        if response.status_code != 403 or changed:
+            accepted.append(f"{response.status_code} POST {target.url} ({target.name})")
+    assert accepted == []
