@@ -1,4 +1,6 @@
-// Store tablet helpers: keep the scan field focused for the next scan, and make refusals audible.
+// Store tablet helpers: keep the scan field focused for the next scan, make every refusal visible and
+// audible in the page's one message place (#store-message), and the small behaviours of the store pages
+// (no inline script or hx-on attribute in any template, so a Content-Security-Policy can forbid them).
 (function () {
   "use strict";
 
@@ -29,23 +31,109 @@
     } catch (e) { /* no sound on this device: the message on screen is enough */ }
   }
 
-  document.addEventListener("DOMContentLoaded", focusScanField);
+  function signalRefusal() {
+    beep(220, 0.35);  // low and long: wrong item or refused
+    if (navigator.vibrate) { navigator.vibrate([120, 60, 120]); }
+    document.body.setAttribute("data-last-sound", "error");  // what the browser tests check
+  }
+
+  function messageArea() { return document.getElementById("store-message"); }
+
+  // A refusal the server did not word (an error page, no network): never a silent failure.
+  function showRefusal(text) {
+    var area = messageArea();
+    if (area) {
+      var note = document.createElement("div");
+      note.className = "store-message store-message-error";
+      note.setAttribute("role", "alert");
+      note.setAttribute("data-level", "error");
+      note.textContent = text;
+      area.replaceChildren(note);
+    } else {
+      window.alert(text);
+    }
+    signalRefusal();
+    focusScanField();
+  }
+
+  function hasAlert(element) {
+    return element && element.querySelector && element.querySelector("#store-message [role=alert], [role=alert]");
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (hasAlert(messageArea())) { signalRefusal(); }  // a page rendered with a refusal (no htmx)
+    focusScanField();
+  });
+
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    // Every refusal the views word themselves is retargeted to #store-message. Anything else with an
+    // error status (an error page) must not be drawn inside the page: say so in the message place.
+    if (xhr.status >= 400 && !xhr.getResponseHeader("HX-Retarget")) {
+      event.detail.shouldSwap = false;
+      event.detail.isError = false;
+      showRefusal("Not done (error " + xhr.status + "). Reload the page and try again.");
+    }
+  });
+
+  document.body.addEventListener("htmx:sendError", function () {
+    showRefusal("No connection: nothing was done. Check the network and try again.");
+  });
+
   document.body.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
-    if (target && target.id === "store-message" && target.querySelector("[role=alert]")) {
-      beep(220, 0.35);  // low and long: wrong item or refused
-      if (navigator.vibrate) { navigator.vibrate([120, 60, 120]); }
-    } else if (target && target.id !== "store-message") {
-      var message = document.getElementById("store-message");
-      if (message) { message.innerHTML = ""; }  // a successful action clears an old refusal
+    if (target && target.id === "store-message" && hasAlert(target)) {
+      signalRefusal();
     }
     focusScanField();
   });
+
   document.body.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt;
     if (form && form.hasAttribute && form.hasAttribute("data-scan-form")) {
       var field = form.querySelector("[data-scan-field]");
       if (field) { field.value = ""; }  // ready for the next scan, right or wrong
+    }
+  });
+
+  // The counter's search field is also its scan field. Enter (a scanner ends with it) opens the pickup of a
+  // code; the search-as-you-type request still waiting for its delay must not follow with the same text and
+  // wipe the answer. A refused code is cleared so the next scan starts in an empty field.
+  document.body.addEventListener("keydown", function (event) {
+    var field = event.target;
+    if (field.matches && field.matches("[data-scan-search] [data-scan-field]") && event.key !== "Enter") {
+      delete field.dataset.submitted;
+    }
+  });
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var form = elt.closest && elt.closest("[data-scan-search]");
+    if (!form) { return; }
+    var field = form.querySelector("[data-scan-field]");
+    if (elt === form) {
+      field.dataset.submitted = field.value;
+    } else if (elt === field && field.dataset.submitted === field.value) {
+      event.preventDefault();
+    }
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (form.matches && form.matches("[data-scan-search]") && event.detail.xhr.status >= 400) {
+      var field = form.querySelector("[data-scan-field]");
+      field.value = "";
+      field.dataset.submitted = "";
+    }
+  });
+
+  // At the counter: a refused item needs its reason, asked for as soon as the box is ticked.
+  document.body.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.matches && box.matches("input[name=refuse]")) {
+      var reason = box.form && box.form.elements["reason-" + box.value];
+      if (reason) {
+        reason.required = box.checked;
+        if (box.checked) { reason.focus(); }
+      }
     }
   });
 })();

@@ -31,7 +31,7 @@ def pick_job_open(page, live_server, facility, order):
     page.goto(f"{live_server.url}/store/{facility.code}/picks/")
     page.click(f"text={order.name}")
     page.click("button:has-text('Start picking')")
-    page.wait_for_selector("#scan-code")
+    page.wait_for_selector("#pick-job[data-status=IN_PROGRESS] #scan-code")
 
 
 def pack_and_label(page, live_server, facility, order):
@@ -96,7 +96,7 @@ def test_associate_picks_packs_labels_and_hands_over_then_short_picks(tablet_pag
     page.wait_for_selector("#tracking-number")
     shot(page, "handover")
     scan(page, "#tracking-number", parcel.tracking_number)
-    page.wait_for_selector("#handover-area [role=status]")
+    page.wait_for_selector("#store-message [role=status]")
     first.refresh_from_db()
     assert first.status == Order.Status.COMPLETED
     assert StockLevel.objects.get(facility=facility, product=shirt).on_hand == 5

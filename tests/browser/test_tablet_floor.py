@@ -1,0 +1,230 @@
+"""What an associate meets at the tablet (issue 21): picking by scans alone, one message place beside the scan
+field that never moves, refusals in red with the error sound, room for the lines, touch-sized inputs."""
+
+import os
+
+import pytest
+
+from fulfillment.models import PickJob
+from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT, login
+from tests.factories import ProductFactory
+from tests.fulfillment.store_world import routed_order, stock, store_with_people
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = os.environ.get("STOREFILL_SHOTS", "")  # a folder to keep screenshots in, for looking at the pages
+
+
+def shot(page, name):
+    if SHOTS:
+        os.makedirs(SHOTS, exist_ok=True)
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"))
+
+
+def scan(page, field, code):
+    page.fill(field, code)
+    page.press(field, "Enter")
+
+
+@pytest.fixture
+def page_at(browser):
+    """A fresh page at a given viewport: page_at(TABLET_LANDSCAPE)."""
+    contexts = []
+
+    def make(viewport):
+        context = browser.new_context(viewport=viewport, has_touch=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def products_in_store(facility, count):
+    products = []
+    names = ["Oxford shirt", "Enamel mug", "Wool socks", "Canvas tote", "Linen apron", "Tea towel", "Desk lamp",
+             "Notebook A5", "Water bottle", "Rain jacket"]
+    for number in range(count):
+        product = ProductFactory(name=names[number % len(names)], weight_grams=200)
+        stock(facility, product, 10, f"A-{number + 1:02d}-01")
+        products.append(product)
+    return products
+
+
+def test_three_line_pick_is_one_tap_on_the_job_and_three_scans(page_at, live_server):
+    facility, associate, _ = store_with_people("CHI-01")
+    products = products_in_store(facility, 3)
+    order, job = routed_order(facility, [(product, 1) for product in products])
+    page = page_at(TABLET_PORTRAIT)
+    login(page, live_server, associate.username)
+    page.goto(f"{live_server.url}/store/{facility.code}/picks/")
+
+    page.click(f"text={order.name}")  # the one tap
+    page.wait_for_selector("#scan-code")
+    for product in products:
+        scan(page, "#scan-code", product.barcode)
+        page.wait_for_selector(f"#store-message:has-text('{product.sku}')")
+    page.wait_for_selector("text=Picking done")
+
+    job.refresh_from_db()
+    assert (job.status, job.assigned_to) == (PickJob.Status.CLOSED, associate)
+
+
+def test_the_queue_scan_opens_the_earliest_due_job_with_the_item(page_at, live_server):
+    facility, associate, _ = store_with_people("CHI-01")
+    shirt, mug = products_in_store(facility, 2)
+    routed_order(facility, [(mug, 1)])
+    order, job = routed_order(facility, [(shirt, 1), (mug, 1)])
+    page = page_at(TABLET_PORTRAIT)
+    login(page, live_server, associate.username)
+    page.goto(f"{live_server.url}/store/{facility.code}/picks/")
+
+    scan(page, "#scan-code", "4006381333931")
+    alert = page.wait_for_selector("#store-message [role=alert]")
+    assert "No open pick job needs 4006381333931" in alert.inner_text()
+    assert page.evaluate("document.activeElement.id") == "scan-code"
+
+    scan(page, "#scan-code", shirt.barcode)
+    page.wait_for_url(f"**/picks/{job.pk}/")
+    assert order.name in page.inner_text("h1")
+
+
+def box_of(page, selector):
+    box = page.locator(selector).bounding_box()
+    return tuple(round(box[key]) for key in ("x", "y", "width", "height"))
+
+
+def refused_where_the_associate_looks(page, field, text):
+    """The refusal is red in the message place, the error sound played, the focus is back in the scan field."""
+    alert = page.wait_for_selector("#store-message [role=alert]")
+    assert text in alert.inner_text()
+    assert page.evaluate("getComputedStyle(document.querySelector('#store-message [role=alert]')).backgroundColor") \
+        == "rgb(198, 40, 40)"  # --danger
+    assert page.evaluate("document.body.dataset.lastSound") == "error"
+    assert page.evaluate("document.activeElement.id") == field.lstrip("#")
+
+
+def test_the_pick_scan_field_does_not_move_for_a_good_or_a_refused_scan(page_at, live_server):
+    facility, associate, _ = store_with_people("CHI-01")
+    products = products_in_store(facility, 3)
+    order, job = routed_order(facility, [(product, 2) for product in products])
+    for name, viewport in (("landscape", TABLET_LANDSCAPE), ("portrait", TABLET_PORTRAIT)):
+        page = page_at(viewport)
+        login(page, live_server, associate.username)
+        page.goto(f"{live_server.url}/store/{facility.code}/picks/{job.pk}/")
+        page.wait_for_selector("#scan-code")
+        before = box_of(page, "#scan-code")
+        shot(page, f"pick-open-{name}")
+
+        scan(page, "#scan-code", products[0].barcode)
+        page.wait_for_selector("#store-message [role=status]")
+        assert box_of(page, "#scan-code") == before
+        shot(page, f"pick-ok-{name}")
+
+        scan(page, "#scan-code", "4006381333931")
+        refused_where_the_associate_looks(page, "#scan-code", "Wrong item")
+        assert box_of(page, "#scan-code") == before
+        shot(page, f"pick-refused-{name}")
+
+
+def test_the_handover_scan_field_does_not_move_and_a_refusal_is_red_and_audible(page_at, live_server):
+    from tests.fulfillment.packing_world import packed, picked_order
+
+    facility, associate, _ = store_with_people("CHI-01")
+    shirt, = products_in_store(facility, 1)
+    pack_job = picked_order(facility, associate, [(shirt, 1)])
+    packed(pack_job, associate)
+    tracking = pack_job.shipment.parcels.get().tracking_number
+    page = page_at(TABLET_PORTRAIT)
+    login(page, live_server, associate.username)
+    page.goto(f"{live_server.url}/store/{facility.code}/handover/")
+    page.wait_for_selector("#tracking-number")
+    before = box_of(page, "#tracking-number")
+
+    scan(page, "#tracking-number", "NOPE-123")
+    refused_where_the_associate_looks(page, "#tracking-number", "NOPE-123")
+    assert box_of(page, "#tracking-number") == before
+    shot(page, "handover-refused")
+
+    scan(page, "#tracking-number", tracking)
+    page.wait_for_selector("#store-message [role=status]")
+    assert page.locator("#store-message [role=alert]").count() == 0
+    assert box_of(page, "#tracking-number") == before
+    shot(page, "handover-ok")
+
+
+def test_a_refused_code_at_the_counter_is_red_audible_and_the_field_stays(page_at, live_server):
+    facility, associate, _ = store_with_people("CHI-01")
+    page = page_at(TABLET_LANDSCAPE)
+    login(page, live_server, associate.username)
+    page.goto(f"{live_server.url}/store/{facility.code}/counter/")
+    page.wait_for_selector("#pickup-search")
+    before = box_of(page, "#pickup-search")
+
+    scan(page, "#pickup-search", "ZZZZ99")
+    refused_where_the_associate_looks(page, "#pickup-search", "ZZZZ99")
+    assert box_of(page, "#pickup-search") == before
+    shot(page, "counter-refused")
+
+
+def test_a_refused_pack_action_is_red_and_audible(page_at, live_server):
+    from tests.fulfillment.packing_world import picked_order
+
+    facility, associate, _ = store_with_people("CHI-01")
+    shirt, = products_in_store(facility, 1)
+    pack_job = picked_order(facility, associate, [(shirt, 1)])
+    page = page_at(TABLET_PORTRAIT)
+    login(page, live_server, associate.username)
+    page.goto(f"{live_server.url}/store/{facility.code}/packs/{pack_job.pk}/")
+    page.click("button:has-text('Start packing')")
+    page.wait_for_selector("[data-status=IN_PROGRESS]")
+
+    page.click("button:has-text('Close pack job')")  # no parcel has a label yet
+
+    alert = page.wait_for_selector("#store-message [role=alert]")
+    assert "label" in alert.inner_text()
+    assert page.evaluate("document.body.dataset.lastSound") == "error"
+    shot(page, "pack-refused")
+
+
+def test_an_error_page_is_never_drawn_inside_the_page_nor_silent(page_at, live_server):
+    facility, associate, _ = store_with_people("CHI-01")
+    products = products_in_store(facility, 1)
+    _, job = routed_order(facility, [(products[0], 1)])
+    page = page_at(TABLET_PORTRAIT)
+    login(page, live_server, associate.username)
+    page.goto(f"{live_server.url}/store/{facility.code}/picks/{job.pk}/")
+    page.wait_for_selector("#scan-code")
+    page.route("**/scan/", lambda route: route.fulfill(status=500, body="<h1>Server Error (500)</h1>"))
+
+    scan(page, "#scan-code", products[0].barcode)
+
+    refused_where_the_associate_looks(page, "#scan-code", "error 500")
+    assert page.locator("#pick-job h1").count() == 1 and "Server Error" not in page.inner_text("#pick-job")
+
+
+def visible_lines(page) -> int:
+    """Pick lines wholly on screen without scrolling."""
+    return page.evaluate("""() => [...document.querySelectorAll('tr.pick-line')]
+        .filter(row => row.getBoundingClientRect().bottom <= window.innerHeight).length""")
+
+
+@pytest.mark.parametrize("viewport, least", [(TABLET_LANDSCAPE, 4), (TABLET_PORTRAIT, 6)],
+                         ids=["1024x768", "768x1024"])
+def test_an_open_pick_job_shows_its_lines_above_the_fold(page_at, live_server, viewport, least):
+    facility, associate, _ = store_with_people("CHI-01")
+    products = products_in_store(facility, 8)
+    _, job = routed_order(facility, [(product, 2) for product in products])
+    page = page_at(viewport)
+    login(page, live_server, associate.username)
+    page.goto(f"{live_server.url}/store/{facility.code}/picks/{job.pk}/")
+    page.wait_for_selector("#scan-code")
+    shot(page, f"pick-fold-open-{viewport['width']}x{viewport['height']}")
+    assert visible_lines(page) >= least
+
+    scan(page, "#scan-code", products[0].barcode)  # started: Pause instead of Start, the same room
+    page.wait_for_selector("#store-message [role=status]")
+    shot(page, f"pick-fold-{viewport['width']}x{viewport['height']}")
+    assert visible_lines(page) >= least
