@@ -42,9 +42,7 @@ def pack_and_label(page, live_server, facility, order):
     box = page.locator(".box-form select[name=box]").first
     box.select_option(index=2)  # the small box
     assert "Small box" in box.evaluate("select => select.selectedOptions[0].textContent")
-    page.click("button:has-text('Save box')")
-    page.wait_for_selector("button:has-text('Create label for parcel 1')")
-    page.click("button:has-text('Create label for parcel 1')")
+    page.click("button:has-text('Create label for parcel 1')")  # the box and the label in one tap
     page.wait_for_selector("a:has-text('Print label')")
     parcel = Parcel.objects.get(shipment__order=order)
     assert parcel.status == Parcel.Status.LABELED and parcel.tracking_number

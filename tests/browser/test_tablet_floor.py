@@ -228,3 +228,35 @@ def test_an_open_pick_job_shows_its_lines_above_the_fold(page_at, live_server, v
     page.wait_for_selector("#store-message [role=status]")
     shot(page, f"pick-fold-{viewport['width']}x{viewport['height']}")
     assert visible_lines(page) >= least
+
+
+def primary_buttons(page) -> list[str]:
+    return [text.strip() for text in page.locator("#pack-area .button-primary").all_inner_texts()]
+
+
+def test_packing_the_primary_button_is_always_the_next_step(page_at, live_server):
+    from tests.fulfillment.packing_world import picked_order
+
+    facility, associate, _ = store_with_people("CHI-01")
+    shirt, = products_in_store(facility, 1)
+    pack_job = picked_order(facility, associate, [(shirt, 1)])
+    page = page_at(TABLET_PORTRAIT)
+    login(page, live_server, associate.username)
+    page.goto(f"{live_server.url}/store/{facility.code}/packs/{pack_job.pk}/")
+    assert primary_buttons(page) == ["Start packing"]
+
+    page.click("button:has-text('Start packing')")
+    page.wait_for_selector("#pack-area[data-status=IN_PROGRESS]")
+    assert primary_buttons(page) == ["Create label for parcel 1"]  # not "Close pack job": nothing is labelled
+    assert page.locator("button:has-text('Save box')").count() == 0
+    shot(page, "pack-choose-box")
+
+    page.select_option(".box-form select[name=box]", index=2)
+    page.click("button:has-text('Create label for parcel 1')")  # box and label in one tap: the weight is known
+    page.wait_for_selector("text=Tracking")
+    assert primary_buttons(page) == ["Close pack job"]
+    shot(page, "pack-labelled")
+
+    page.click("button:has-text('Close pack job')")
+    page.wait_for_selector("#pack-area[data-status=CLOSED]")
+    assert primary_buttons(page) == ["Go to handover"]
