@@ -260,3 +260,67 @@ def test_packing_the_primary_button_is_always_the_next_step(page_at, live_server
     page.click("button:has-text('Close pack job')")
     page.wait_for_selector("#pack-area[data-status=CLOSED]")
     assert primary_buttons(page) == ["Go to handover"]
+
+
+SMALL_CONTROLS = """() => {
+  document.querySelectorAll('details').forEach(details => { details.open = true; });
+  const bad = [];
+  const controls = document.querySelectorAll(
+    'main input:not([type=hidden]):not([type=checkbox]):not([type=radio]), main select, main textarea');
+  for (const control of controls) {
+    const style = getComputedStyle(control);
+    const box = control.getBoundingClientRect();
+    if (box.width === 0) continue;  // not shown on this page
+    const size = parseFloat(style.fontSize);
+    if (size < 16 || box.height < 44) {
+      bad.push(`${control.name || control.id} ${size}px text, ${Math.round(box.height)}px tall`);
+    }
+  }
+  for (const button of document.querySelectorAll('main .button, main button')) {
+    const box = button.getBoundingClientRect();
+    if (box.width === 0 || !button.textContent.trim()) continue;
+    const range = document.createRange();
+    range.selectNodeContents(button);
+    const text = range.getBoundingClientRect();
+    const dx = Math.abs((text.left + text.right) / 2 - (box.left + box.right) / 2);
+    const dy = Math.abs((text.top + text.bottom) / 2 - (box.top + box.bottom) / 2);
+    if (dx > 3 || dy > 3) {
+      bad.push(`button "${button.textContent.trim()}" text off centre by ${Math.round(dx)}, ${Math.round(dy)}px`);
+    }
+  }
+  return bad;
+}"""
+
+
+def test_every_input_is_touch_sized_and_button_text_is_centred_on_store_pages(page_at, live_server):
+    from fulfillment.models import HandoverJob
+    from fulfillment.picking import pick_job_start
+    from stores.models import Facility
+    from tests.fulfillment.counter_world import ready_pickup
+    from tests.fulfillment.packing_world import packed, picked_order
+
+    facility, associate, manager = store_with_people("CHI-01")
+    Facility.objects.filter(pk=facility.pk).update(pickup_proof_required=True)
+    shirt, mug, socks = products_in_store(facility, 3)
+    _, job = routed_order(facility, [(shirt, 1), (mug, 2)])
+    pick_job_start(job_id=job.pk, facility_id=facility.pk, actor=manager, version=job.version)
+    pack_job = picked_order(facility, associate, [(mug, 1)])
+    labelled = picked_order(facility, associate, [(socks, 1)])
+    packed(labelled, associate)
+    pickup = ready_pickup(facility, associate, [(shirt, 1)], customer_name="Grace Hopper")
+    from fulfillment.packing import pack_job_start
+    pack_job_start(pack_job_id=pack_job.pk, facility_id=facility.pk, actor=associate, version=0)
+    assert HandoverJob.objects.filter(pk=pickup.pk).exists()
+
+    page = page_at(TABLET_PORTRAIT)
+    login(page, live_server, manager.username)
+    base = f"{live_server.url}/store/{facility.code}"
+    problems = {}
+    for path in ["/picks/", f"/picks/{job.pk}/", "/batches/new/", "/packs/", f"/packs/{pack_job.pk}/", "/handover/",
+                 "/counter/", f"/counter/{pickup.pk}/", "/put-back/", "/problems/", "/reports/rejections/"]:
+        page.goto(base + path)
+        page.wait_for_selector("main")
+        bad = page.evaluate(SMALL_CONTROLS)
+        if bad:
+            problems[path] = bad
+    assert problems == {}
