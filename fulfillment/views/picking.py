@@ -40,11 +40,15 @@ def pick_queue(request):
     tab = request.GET.get("tab", "open")
     if tab not in selectors.PICK_TABS:
         tab = "open"
+    only = request.GET.get("only", "")
+    if only not in selectors.PICK_FILTERS:
+        only = ""
     now = timezone.now()
-    rows, counts = selectors.pick_queue(facility=request.facility, tab=tab, now=now)
+    rows, counts = selectors.pick_queue(facility=request.facility, tab=tab, now=now, only=only)
     tabs = [(name, label, counts[name]) for name, (label, _) in selectors.PICK_TABS.items()]
     return partial_or_page(request, "fulfillment/pick_queue.html", {
         "section": "pick", "rows": rows, "tab": tab, "tabs": tabs, "overdue": counts["overdue"], "now": now,
+        "only": only, "only_label": selectors.PICK_FILTERS[only][0] if only else "",
         "problems": line_problems_open_count(facility_id=request.facility.pk) if request.is_manager else 0,
     }, partial="queue")
 

@@ -130,3 +130,16 @@ def test_confirm_or_dismiss_over_htmx_answers_with_the_list_alone_not_a_page_ins
 
     assert part.lstrip().startswith('<section id="problems"')
     assert "<html" not in part and "store-nav" not in part and part.count('id="store-message"') == 1
+
+
+def test_one_unit_is_one_unit_on_the_problems_list(client, store, job):
+    facility, associate, manager = store
+    line = job.lines.get()
+    line_problem_report(facility_id=facility.pk, actor=associate, pick_line_id=line.pk, note="wet",
+                        version=job.version)
+    type(line).objects.filter(pk=line.pk).update(quantity=1)
+    client.force_login(manager)
+
+    page = client.get(url("problems", facility)).content.decode()
+
+    assert "· 1 unit</div>" in page and "1 units" not in page
