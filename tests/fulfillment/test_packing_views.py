@@ -401,3 +401,14 @@ def test_a_box_too_small_is_refused_and_no_label_is_created(client, store, job, 
     assert refused.status_code == 422 and "at most" in refused.content.decode()
     parcel.refresh_from_db()
     assert (parcel.status, parcel.box_type) == (Parcel.Status.OPEN, None)
+
+
+def test_parcel_items_show_the_products_image_where_it_is_set(client, store, shirt, job):
+    facility, associate, _ = store
+    type(shirt).objects.filter(pk=shirt.pk).update(image_url="https://cdn.example.com/shirt.jpg")
+    client.force_login(associate)
+
+    page = client.get(url("pack-job", facility, job.pk)).content.decode()
+
+    assert ('<img class="thumb" src="https://cdn.example.com/shirt.jpg" alt="" width="48" height="48" loading="lazy"'
+            in page)

@@ -292,3 +292,19 @@ def test_a_picked_ship_order_goes_to_packing(client, store):
     page = client.get(url("pick-job", facility, job.pk)).content.decode()
 
     assert "Take the tote to packing" in page and "Go to packing" in page and "pickup shelf" not in page
+
+
+def test_pick_lines_show_the_products_image_where_it_is_set_and_the_letters_otherwise(client, store):
+    facility, associate, _ = store
+    shirt = ProductFactory(name="Shirt", image_url="https://cdn.example.com/shirt.jpg")
+    mug = ProductFactory(name="Mug")
+    stock(facility, shirt, 5, "A-01")
+    stock(facility, mug, 5, "B-01")
+    _, job = routed_order(facility, [(shirt, 1), (mug, 1)])
+    client.force_login(associate)
+
+    page = client.get(url("pick-job", facility, job.pk)).content.decode()
+
+    assert ('<img class="thumb" src="https://cdn.example.com/shirt.jpg" alt="" width="48" height="48" loading="lazy"'
+            in page)
+    assert '<span class="thumb" aria-hidden="true">MU</span>' in page
