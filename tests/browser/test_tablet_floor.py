@@ -67,6 +67,7 @@ def test_three_line_pick_is_one_tap_on_the_job_and_three_scans(page_at, live_ser
         scan(page, "#scan-code", product.barcode)
         page.wait_for_selector(f"#store-message:has-text('{product.sku}')")
     page.wait_for_selector("text=Picking done")
+    shot(page, "pick-done")
 
     job.refresh_from_db()
     assert (job.status, job.assigned_to) == (PickJob.Status.CLOSED, associate)
@@ -85,6 +86,7 @@ def test_the_queue_scan_opens_the_earliest_due_job_with_the_item(page_at, live_s
     alert = page.wait_for_selector("#store-message [role=alert]")
     assert "No open pick job needs 4006381333931" in alert.inner_text()
     assert page.evaluate("document.activeElement.id") == "scan-code"
+    shot(page, "pick-queue-refused")
 
     scan(page, "#scan-code", shirt.barcode)
     page.wait_for_url(f"**/picks/{job.pk}/")
