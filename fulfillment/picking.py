@@ -195,7 +195,12 @@ def pick_job_scan(
     if not code:
         raise PickError("Scan a barcode or type it and press Enter.")
     with transaction.atomic():
-        job = pick_job_lock(job_id=job_id, facility_id=facility_id, version=version)
+        job = pick_job_lock(job_id=job_id, facility_id=facility_id, version=None)
+        # A scan is one unit in the associate's hand: their own last change (the start, the scan just before,
+        # still on its way back to the tablet) does not make it stale; anyone else's does.
+        if version is not None and job.version != version and not (
+                0 <= version < job.version and job.changed_by_id == actor.pk):
+            raise StaleVersion(f"This job was changed by {_name(job.changed_by)} — reload to see what changed.")
         if job.status != JobStatus.OPEN:
             _check_picker(job, actor)
         lines = pick_lines_lock(Q(pick_job=job))

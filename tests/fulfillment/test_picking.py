@@ -400,3 +400,26 @@ def test_the_queue_scan_skips_started_jobs_and_refuses_an_item_nobody_needs(stor
     with pytest.raises(PickError, match="No open pick job needs") as refusal:
         pick_job_for_scan(facility_id=job.facility_id, actor=associate, code=shirt.barcode)
     assert refusal.value.status == 404
+
+
+def test_a_quick_second_scan_carrying_the_version_before_ones_own_scan_still_counts(store, two_line_job):
+    _, associate, _ = store
+    job, shirt, _ = two_line_job
+    seen = job.version
+    pick_job_scan(job_id=job.pk, facility_id=job.facility_id, actor=associate, version=seen, code=shirt.barcode)
+
+    pick_job_scan(job_id=job.pk, facility_id=job.facility_id, actor=associate, version=seen, code=shirt.barcode)
+
+    assert job.lines.get(product=shirt).picked_quantity == 2
+
+
+def test_a_scan_after_a_colleagues_change_is_refused_as_stale(store, two_line_job):
+    facility, associate, manager = store
+    job, shirt, mug = two_line_job
+    seen = started(job, associate).version
+    pick_line_tap(job_id=job.pk, facility_id=facility.pk, actor=manager, version=seen,
+                  line_id=job.lines.get(product=mug).pk)
+
+    with pytest.raises(StaleVersion, match="changed by Grace"):
+        pick_job_scan(job_id=job.pk, facility_id=facility.pk, actor=associate, version=seen, code=shirt.barcode)
+    assert job.lines.get(product=shirt).picked_quantity == 0
