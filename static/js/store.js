@@ -4,8 +4,39 @@
 (function () {
   "use strict";
 
+  var scanning = false;  // a scan is on its way to the server
+  var waiting = [];      // scans made meanwhile, sent one by one in order
+
+  // Keys a scanner types while the page swaps in an answer (the field is being replaced, nothing has the
+  // focus) are kept and put into the scan field once it is back: a code is never cut short.
+  var typedAhead = "";
+  document.addEventListener("keydown", function (event) {
+    var active = document.activeElement;
+    if ((active && active !== document.body && active.isConnected) || !document.querySelector("[data-scan-form]")) {
+      return;
+    }
+    if (event.key.length === 1 && event.key !== " " && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      typedAhead += event.key;
+    } else if (event.key === "Enter" && typedAhead) {
+      typedAhead += "\n";
+    } else {
+      return;
+    }
+    event.preventDefault();
+  }, true);
+
+  function takeTypedAhead(field) {
+    if (!typedAhead) { return; }
+    var parts = (field.value + typedAhead).split("\n");
+    typedAhead = "";
+    field.value = parts.pop();
+    parts.forEach(function (code) { if (code.trim()) { waiting.push(code); } });
+    window.setTimeout(sendNextScan, 0);
+  }
+
   function focusScanField() {
     var field = document.querySelector("[data-scan-field]");
+    if (field && field.closest("[data-scan-form]")) { takeTypedAhead(field); }
     var active = document.activeElement;
     // Never steal focus from a field the associate is typing into or a choice they are making.
     if (!field || (active && active !== document.body && active !== field &&
@@ -88,12 +119,51 @@
     focusScanField();
   });
 
-  document.body.addEventListener("htmx:afterRequest", function (event) {
-    var form = event.detail.elt;
-    if (form && form.hasAttribute && form.hasAttribute("data-scan-form")) {
-      var field = form.querySelector("[data-scan-field]");
-      if (field) { field.value = ""; }  // ready for the next scan, right or wrong
+  // A scanner types the next code and Enter before the answer to the last one is back. Each scan goes out
+  // alone, in order, from the form the page shows once the answer is in (it carries the job's new version):
+  // scans made meanwhile wait in `waiting`, none is lost or sent twice.
+
+  function isScanForm(element) {
+    return element && element.matches && element.matches("form[data-scan-form]");
+  }
+
+  function sendNextScan() {
+    var form = document.querySelector("form[data-scan-form]");
+    if (scanning || !waiting.length || !form || !form.hasAttribute("data-wired")) { return; }
+    form.querySelector("[data-scan-field]").value = waiting.shift();
+    form.requestSubmit();
+  }
+
+  // A scan form htmx has not wired up yet (just swapped in) would post the page the old way: wait for it.
+  document.body.addEventListener("htmx:afterProcessNode", function (event) {
+    if (isScanForm(event.target)) {
+      event.target.setAttribute("data-wired", "");
+      window.setTimeout(sendNextScan, 0);
     }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!isScanForm(form) || (!scanning && form.hasAttribute("data-wired"))) { return; }
+    event.preventDefault();
+    event.stopImmediatePropagation();  // htmx must not send it now: it waits its turn
+    var field = form.querySelector("[data-scan-field]");
+    if (field && field.value.trim()) { waiting.push(field.value); }
+    if (field) { field.value = ""; }
+  }, true);
+
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    if (!isScanForm(event.detail.elt)) { return; }
+    scanning = true;
+    var field = event.detail.elt.querySelector("[data-scan-field]");
+    if (field) { field.value = ""; }  // the request holds the code: the field is ready for the next scan
+    // Watched on the request itself: the form that sent it may be gone from the page when the answer is in.
+    var xhr = event.detail.xhr;
+    xhr.addEventListener("loadend", function () {
+      scanning = false;
+      if (!xhr.status) { waiting = []; }  // no connection: the associate is told, and starts over
+      window.setTimeout(sendNextScan, 0);  // the answer is on the page (a new form sends once wired up)
+    });
   });
 
   // The counter's search field is also its scan field. Enter (a scanner ends with it) opens the pickup of a

@@ -326,3 +326,27 @@ def test_every_input_is_touch_sized_and_button_text_is_centred_on_store_pages(pa
         if bad:
             problems[path] = bad
     assert problems == {}
+
+
+def test_scans_faster_than_the_answers_each_count_once(page_at, live_server):
+    facility, associate, _ = store_with_people("CHI-01")
+    shirt, mug = products_in_store(facility, 2)
+    _, job = routed_order(facility, [(shirt, 2), (mug, 1)])
+    page = page_at(TABLET_PORTRAIT)
+    login(page, live_server, associate.username)
+    page.goto(f"{live_server.url}/store/{facility.code}/picks/{job.pk}/")
+    page.wait_for_selector("#scan-code")
+
+    cdp = page.context.new_cdp_session(page)  # a store's network: each answer takes a while to come back
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions",
+             {"offline": False, "latency": 300, "downloadThroughput": -1, "uploadThroughput": -1})
+
+    for code in (shirt.barcode, shirt.barcode, mug.barcode):  # a scanner types each code and Enter
+        page.keyboard.type(code, delay=5)
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(150)  # the next item is in front of the scanner before the answer is back
+    page.wait_for_selector("text=Picking done")
+
+    assert sorted(job.lines.values_list("picked_quantity", flat=True)) == [1, 2]
+    assert page.locator("#store-message [role=alert]").count() == 0
