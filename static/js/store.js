@@ -98,6 +98,12 @@
 
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     var xhr = event.detail.xhr;
+    // Logged out meanwhile (the session ended): the login page must not be drawn inside this one.
+    if (xhr.responseURL && xhr.responseURL.indexOf("/accounts/login/") !== -1) {
+      event.detail.shouldSwap = false;
+      window.location.reload();
+      return;
+    }
     // Every refusal the views word themselves is retargeted to #store-message. Anything else with an
     // error status (an error page) must not be drawn inside the page: say so in the message place.
     if (xhr.status >= 400 && !xhr.getResponseHeader("HX-Retarget")) {

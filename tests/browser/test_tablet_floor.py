@@ -350,3 +350,21 @@ def test_scans_faster_than_the_answers_each_count_once(page_at, live_server):
 
     assert sorted(job.lines.values_list("picked_quantity", flat=True)) == [1, 2]
     assert page.locator("#store-message [role=alert]").count() == 0
+
+
+def test_a_tap_after_the_session_ended_leads_to_the_login_page_not_into_the_job(page_at, live_server):
+    facility, associate, _ = store_with_people("CHI-01")
+    shirt, = products_in_store(facility, 1)
+    _, job = routed_order(facility, [(shirt, 1)])
+    page = page_at(TABLET_PORTRAIT)
+    login(page, live_server, associate.username)
+    page.goto(f"{live_server.url}/store/{facility.code}/picks/{job.pk}/")
+    page.wait_for_selector("#scan-code")
+    kept = [cookie for cookie in page.context.cookies() if cookie["name"] != "sessionid"]
+    page.context.clear_cookies()
+    page.context.add_cookies(kept)  # the session ended; the CSRF cookie stays
+
+    scan(page, "#scan-code", shirt.barcode)
+
+    page.wait_for_url(lambda url: "/accounts/login/" in url and f"next=/store/{facility.code}/picks/{job.pk}/" in url)
+    assert page.locator("#pick-job").count() == 0 and page.locator("#id_username").count() == 1
