@@ -26,6 +26,7 @@ from fulfillment.packing import (
     check_packing,
     pack_job_touch,
     packing_lock,
+    parcel_set_box,
     shipment_sync,
 )
 from oms.core.history import record, transit
@@ -200,6 +201,23 @@ def parcel_create_label(
         pack_job_touch(packing.job, actor)
         record(entries)
     return parcel
+
+
+def parcel_box_and_label(
+    *, pack_job_id: int, facility_id: int, parcel_id: int, box_type_id: int, weight_grams: int | None, actor,
+    version: int | None, now: datetime | None = None,
+) -> Parcel:
+    """The box and the label in one tap: the box (and weight) is saved, then the label bought in its two steps.
+
+    A refused box saves nothing. A refused label leaves the box chosen, so the next tap only buys the label:
+    a carrier's purchase must be prepared and committed before it is bought (`_label_prepare`), which one
+    transaction around both could not do.
+    """
+    parcel_set_box(pack_job_id=pack_job_id, facility_id=facility_id, parcel_id=parcel_id, box_type_id=box_type_id,
+                   weight_grams=weight_grams, actor=actor, version=version)
+    # The box moved the job on by one version: the label checks that nobody else changed it meanwhile.
+    return parcel_create_label(pack_job_id=pack_job_id, facility_id=facility_id, parcel_id=parcel_id, actor=actor,
+                               version=None if version is None else version + 1, now=now)
 
 
 def parcel_void_label(

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from fulfillment.errors import StoreRefusal
@@ -117,20 +117,27 @@ def pick_job_start(
     now = now or timezone.now()
     with transaction.atomic():
         job = pick_job_lock(job_id=job_id, facility_id=facility_id, version=version)
-        if job.status != JobStatus.OPEN:
-            raise PickError(f"This job is {job.get_status_display().lower()}, it cannot be started.")
-        if job.assigned_to_id not in (None, actor.pk) and not is_store_manager(actor, facility_id):
-            raise PickError(f"This job is assigned to {_name(job.assigned_to)}.")
-        entries = [transit(job, "start", actor=actor, reason="started picking", at=now)]
-        job.assigned_to = actor
-        job.started_at = job.started_at or now
-        pick_job_touch(job, actor, ["status", "assigned_to", "started_at"])
-        entries += request_acknowledge(request_id=job.fulfillment_request_id, actor=actor, now=now,
-                                       reason="the store started picking")
+        entries = _job_begin(job=job, actor=actor, now=now)
         # A paused job whose last open line was canceled meanwhile has nothing left to pick: resuming it
         # hands what was picked on to packing (or the counter) at once.
         _job_settle(job=job, actor=actor, now=now, entries=entries, touched=False)
     return job
+
+
+def _job_begin(*, job: PickJob, actor, now: datetime) -> list[TransitionLog]:
+    """OPEN → IN_PROGRESS for the associate, and the request acknowledged on the first start (the caller holds
+    the job's lock and writes the returned log entries)."""
+    if job.status != JobStatus.OPEN:
+        raise PickError(f"This job is {job.get_status_display().lower()}, it cannot be started.")
+    if job.assigned_to_id not in (None, actor.pk) and not is_store_manager(actor, job.facility_id):
+        raise PickError(f"This job is assigned to {_name(job.assigned_to)}.")
+    entries = [transit(job, "start", actor=actor, reason="started picking", at=now)]
+    job.assigned_to = actor
+    job.started_at = job.started_at or now
+    pick_job_touch(job, actor, ["status", "assigned_to", "started_at"])
+    entries += request_acknowledge(request_id=job.fulfillment_request_id, actor=actor, now=now,
+                                   reason="the store started picking")
+    return entries
 
 
 def pick_job_pause(
@@ -176,17 +183,46 @@ def pick_job_reassign(
 def pick_job_scan(
     *, job_id: int, facility_id: int, actor, version: int | None, code: str, now: datetime | None = None
 ) -> PickResult:
-    """One unit confirmed by its barcode (or SKU): the first open line of that product gets it."""
+    """One unit confirmed by its barcode (or SKU): the first open line of that product gets it.
+
+    On a job nobody is picking (OPEN), the first correct scan starts it exactly as *Start picking* does
+    (the associate becomes the picker, the request is acknowledged) and counts the unit; a wrong scan
+    changes nothing. Two first scans at once: the job's lock and version let one start it, the other is
+    refused (the job changed).
+    """
     now = now or timezone.now()
     code = (code or "").strip()
     if not code:
         raise PickError("Scan a barcode or type it and press Enter.")
     with transaction.atomic():
-        job = pick_job_lock(job_id=job_id, facility_id=facility_id, version=version)
-        _check_picker(job, actor)
+        job = pick_job_lock(job_id=job_id, facility_id=facility_id, version=None)
+        # A scan is one unit in the associate's hand: their own last change (the start, the scan just before,
+        # still on its way back to the tablet) does not make it stale; anyone else's does.
+        if version is not None and job.version != version and not (
+                0 <= version < job.version and job.changed_by_id == actor.pk):
+            raise StaleVersion(f"This job was changed by {_name(job.changed_by)} — reload to see what changed.")
+        if job.status != JobStatus.OPEN:
+            _check_picker(job, actor)
         lines = pick_lines_lock(Q(pick_job=job))
         line = _line_for_code(lines, code)
-        return _unit_pick(job=job, line=line, actor=actor, quantity=1, now=now)
+        entries = _job_begin(job=job, actor=actor, now=now) if job.status == JobStatus.OPEN else []
+        return _unit_pick(job=job, line=line, actor=actor, quantity=1, now=now, entries=entries)
+
+
+def pick_job_for_scan(*, facility_id: int, actor, code: str) -> PickJob:
+    """The pick queue's scan: the earliest-due open job (not batched, not given to someone else) with an open
+    line of the scanned item. A read: opening the job changes nothing."""
+    code = (code or "").strip()
+    if not code:
+        raise PickError("Scan a barcode or type it and press Enter.")
+    job = (PickJob.objects.filter(facility_id=facility_id, status=JobStatus.OPEN, batch__isnull=True)
+           .filter(Q(assigned_to__isnull=True) | Q(assigned_to=actor))
+           .filter(Q(lines__product__barcode=code) | Q(lines__product__sku__iexact=code),
+                   lines__status=LineStatus.OPEN)
+           .order_by(F("due_at").asc(nulls_last=True), "pk").first())
+    if job is None:
+        raise PickError(f"No open pick job needs {code}. Put it back, or scan another item.", status=404)
+    return job
 
 
 def pick_line_tap(
@@ -370,14 +406,15 @@ def _line_for_code(lines: list[PickLine], code: str) -> PickLine:
     return line
 
 
-def _unit_pick(*, job: PickJob, line: PickLine, actor, quantity: int, now: datetime) -> PickResult:
+def _unit_pick(*, job: PickJob, line: PickLine, actor, quantity: int, now: datetime,
+               entries: list[TransitionLog] | None = None) -> PickResult:
     if line.status != LineStatus.OPEN:
         raise PickError(f"{line.product.sku} is already {line.get_status_display().lower()}.")
     left = line.quantity - line.picked_quantity
     if quantity < 1 or quantity > left:
         raise PickError(f"Only {left} more × {line.product.sku} to pick — do not take more.")
     line.picked_quantity += quantity
-    entries = []
+    entries = list(entries or [])
     if line.picked_quantity == line.quantity:
         entries.append(transit(line, "pick", actor=actor, reason="all units picked", at=now, order_id=job.order_id))
         line.picked_at = now

@@ -100,15 +100,26 @@ class QueueJob:
     withdraw_at: datetime | None = None  # set within the warning window before an unstarted ship job is withdrawn
 
 
-def pick_queue(*, facility: Facility, tab: str, now: datetime) -> tuple[list[QueueJob], dict[str, int]]:
-    """The facility's pick jobs of one tab, earliest due first, and the count of every tab (two queries)."""
+# The store home's tiles open the queue filtered to exactly the jobs they count (see store_overview).
+PICK_FILTERS = {
+    "overdue": ("Overdue", Q(status__in=[PickJob.Status.OPEN, PickJob.Status.IN_PROGRESS])),
+    "escalated": ("Escalated", Q(status=PickJob.Status.OPEN, escalated_at__isnull=False)),
+}
+
+
+def pick_queue(*, facility: Facility, tab: str, now: datetime, only: str = "") -> tuple[list[QueueJob], dict[str, int]]:
+    """The facility's pick jobs of one tab (or of one filter: `only`), earliest due first, and the count of every
+    tab (two queries)."""
     _, statuses = PICK_TABS[tab]
+    where = Q(status__in=statuses)
+    if only in PICK_FILTERS:
+        where = PICK_FILTERS[only][1] & (Q(due_at__lt=now) if only == "overdue" else Q())
     counts = PickJob.objects.filter(facility=facility).aggregate(
         **{name: Count("pk", filter=Q(status__in=states)) for name, (_, states) in PICK_TABS.items()},
         overdue=Count("pk", filter=Q(status__in=[PickJob.Status.OPEN, PickJob.Status.IN_PROGRESS], due_at__lt=now)),
     )
     jobs = (
-        PickJob.objects.filter(facility=facility, status__in=statuses)
+        PickJob.objects.filter(where, facility=facility)
         .select_related("order", "assigned_to", "batch", "facility")
         .annotate(
             line_count=Count("lines", filter=~Q(lines__status=PickLine.Status.CANCELED)),

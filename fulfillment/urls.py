@@ -8,6 +8,7 @@ app_name = "fulfillment"
 
 store_patterns = [
     path("picks/", picking.pick_queue, name="pick-queue"),
+    path("picks/scan/", picking.pick_queue_scan, name="pick-queue-scan"),
     path("picks/<int:job_id>/", picking.pick_job_page, name="pick-job"),
     path("picks/<int:job_id>/start/", picking.pick_job_start_view, name="pick-job-start"),
     path("picks/<int:job_id>/pause/", picking.pick_job_pause_view, name="pick-job-pause"),

@@ -32,8 +32,14 @@ def _job_context(request, pack_job_id: int, *, message: str = "", level: str = "
     job = packing.pack_job_detail(facility_id=request.facility.pk, pack_job_id=pack_job_id)
     if job is None:
         raise Http404("No such pack job")
+    for parcel in job.parcel_list:
+        # The label can be created with the box at once when every item's weight is on file; otherwise the
+        # associate weighs the parcel and types the weight first.
+        parcel.weight_known = all(item.order_line.product_id and item.order_line.product.weight_grams
+                                  for item in parcel.item_list)
     return {
         "section": "pack", "job": job, "parcels": job.parcel_list, "boxes": packing.box_types_active(),
+        "all_labelled": all(parcel.status != Parcel.Status.OPEN or not parcel.item_list for parcel in job.parcel_list),
         "open_parcels": [parcel for parcel in job.parcel_list if parcel.status == Parcel.Status.OPEN],
         "message": message, "level": level,
     }
@@ -127,6 +133,21 @@ def parcel_set_box_view(request, pack_job_id: int, parcel_id: int):
 
 @require_POST
 @store_view
+def parcel_box_label_view(request, pack_job_id: int, parcel_id: int):
+    """Choose the box and create the label in one tap (labels.parcel_box_and_label)."""
+    weight_text = request.POST.get("weight", "").strip().replace(",", "")
+    weight = int_or(weight_text, 0) if weight_text else None
+    box_id = int_or(request.POST.get("box"), 0)
+
+    def box_and_label(**kw):
+        if weight is None and request.POST.get("weight_known") != "1":
+            raise PackError("Weigh the parcel and type its weight: some items have no weight on file.")
+        labels.parcel_box_and_label(parcel_id=parcel_id, box_type_id=box_id, weight_grams=weight, **kw)
+    return _job_action(request, pack_job_id, box_and_label, "Label created: print it and stick it on the parcel.")
+
+
+@require_POST
+@store_view
 def parcel_label_view(request, pack_job_id: int, parcel_id: int):
     return _job_action(request, pack_job_id, lambda **kw: labels.parcel_create_label(parcel_id=parcel_id, **kw),
                        "Label created: print it and stick it on the parcel.")
@@ -210,6 +231,7 @@ urlpatterns = [
     path(f"{parcel}move/", parcel_item_move_view, name="pack-item-move"),
     path(f"{parcel}box/", parcel_set_box_view, name="pack-parcel-box"),
     path(f"{parcel}label/", parcel_label_view, name="pack-parcel-label"),
+    path(f"{parcel}box-label/", parcel_box_label_view, name="pack-parcel-box-label"),
     path(f"{parcel}void/", parcel_void_view, name="pack-parcel-void"),
     path(f"{parcel}relabel/", parcel_relabel_view, name="pack-parcel-relabel"),
     path(f"{parcel}label.pdf", parcel_label_pdf_view, name="pack-parcel-label-pdf"),

@@ -3,17 +3,19 @@
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from fulfillment import selectors
-from fulfillment.models import LineProblem, PickJob, PickLine, ShortPickReason
+from fulfillment.models import HandoverJob, LineProblem, PickJob, PickLine, ShortPickReason
 from fulfillment.picking import (
     PickError,
     pick_batch_create,
     pick_batch_scan,
     pick_batch_short,
     pick_batch_tap,
+    pick_job_for_scan,
     pick_job_pause,
     pick_job_reassign,
     pick_job_scan,
@@ -38,23 +40,60 @@ def pick_queue(request):
     tab = request.GET.get("tab", "open")
     if tab not in selectors.PICK_TABS:
         tab = "open"
+    only = request.GET.get("only", "")
+    if only not in selectors.PICK_FILTERS:
+        only = ""
     now = timezone.now()
-    rows, counts = selectors.pick_queue(facility=request.facility, tab=tab, now=now)
+    rows, counts = selectors.pick_queue(facility=request.facility, tab=tab, now=now, only=only)
     tabs = [(name, label, counts[name]) for name, (label, _) in selectors.PICK_TABS.items()]
     return partial_or_page(request, "fulfillment/pick_queue.html", {
         "section": "pick", "rows": rows, "tab": tab, "tabs": tabs, "overdue": counts["overdue"], "now": now,
+        "only": only, "only_label": selectors.PICK_FILTERS[only][0] if only else "",
         "problems": line_problems_open_count(facility_id=request.facility.pk) if request.is_manager else 0,
     }, partial="queue")
+
+
+@require_POST
+@store_view
+def pick_queue_scan(request):
+    """The queue's scan field: open the earliest-due open job that needs the scanned item."""
+    try:
+        job = pick_job_for_scan(facility_id=request.facility.pk, actor=request.user, code=request.POST.get("code", ""))
+    except PickError as error:
+        if request.htmx:
+            return render_refusal(request, error)
+        messages.error(request, error.message)
+        return redirect("fulfillment:pick-queue", request.facility.code)
+    url = reverse("fulfillment:pick-job", args=[request.facility.code, job.pk])
+    if request.htmx:
+        response = HttpResponse()
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
 
 
 # --- one job -------------------------------------------------------------------------------------
 
 def _job_context(request, job_id: int, *, message: str = "", level: str = "info") -> dict:
     job = selectors.pick_job_detail(facility=request.facility, job_id=job_id)
+    lines = selectors.pick_lines_for(jobs=[job])
+    picked = [line for line in lines if line.picked_quantity and line.status != PickLine.Status.CANCELED]
+    picked_pickup = any(line.order_line.is_pickup for line in picked)
     return {
         "section": "pick",
         "job": job,
-        "lines": selectors.pick_lines_for(jobs=[job]),
+        "lines": lines,
+        # Anyone may start an open job by scanning its first item, unless a manager gave it to someone else.
+        "can_scan": not job.batch_id and (
+            job.status == PickJob.Status.IN_PROGRESS
+            or (job.status == PickJob.Status.OPEN
+                and (job.assigned_to_id in (None, request.user.pk) or request.is_manager))),
+        "picked_ship": any(not line.order_line.is_pickup for line in picked),
+        "picked_pickup": picked_pickup,
+        "pickup_handover": (HandoverJob.objects.filter(order_id=job.order_id, facility=request.facility,
+                                                       channel=HandoverJob.Channel.CUSTOMER,
+                                                       status=HandoverJob.Status.OPEN).first()
+                            if picked_pickup and job.status == PickJob.Status.CLOSED else None),
         "reasons": ShortPickReason.objects.filter(is_active=True),
         "associates": selectors.store_associates(facility=request.facility) if request.is_manager else [],
         "rejection_reasons": RejectionReason.objects.filter(is_active=True) if request.is_manager else [],

@@ -61,7 +61,9 @@ def line_problem_report_view(request, job_id: int, line_id: int):
 # --- the manager's problem list -------------------------------------------------------------------
 
 def _problems_page(request, *, message: str = "", level: str = "info", status: int = 200):
-    return render(request, "fulfillment/problems.html", {
+    # htmx (confirm, dismiss) swaps #problems: it gets that part alone, never the whole page inside it.
+    template = "fulfillment/problems.html#problems" if request.htmx else "fulfillment/problems.html"
+    return render(request, template, {
         "section": "pick", "problems": line_problems_open(facility_id=request.facility.pk),
         "reasons": rejection_reasons(), "message": message, "level": level,
     }, status=status)

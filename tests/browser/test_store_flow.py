@@ -31,7 +31,7 @@ def pick_job_open(page, live_server, facility, order):
     page.goto(f"{live_server.url}/store/{facility.code}/picks/")
     page.click(f"text={order.name}")
     page.click("button:has-text('Start picking')")
-    page.wait_for_selector("#scan-code")
+    page.wait_for_selector("#pick-job[data-status=IN_PROGRESS] #scan-code")
 
 
 def pack_and_label(page, live_server, facility, order):
@@ -42,9 +42,7 @@ def pack_and_label(page, live_server, facility, order):
     box = page.locator(".box-form select[name=box]").first
     box.select_option(index=2)  # the small box
     assert "Small box" in box.evaluate("select => select.selectedOptions[0].textContent")
-    page.click("button:has-text('Save box')")
-    page.wait_for_selector("button:has-text('Create label for parcel 1')")
-    page.click("button:has-text('Create label for parcel 1')")
+    page.click("button:has-text('Create label for parcel 1')")  # the box and the label in one tap
     page.wait_for_selector("a:has-text('Print label')")
     parcel = Parcel.objects.get(shipment__order=order)
     assert parcel.status == Parcel.Status.LABELED and parcel.tracking_number
@@ -96,7 +94,7 @@ def test_associate_picks_packs_labels_and_hands_over_then_short_picks(tablet_pag
     page.wait_for_selector("#tracking-number")
     shot(page, "handover")
     scan(page, "#tracking-number", parcel.tracking_number)
-    page.wait_for_selector("#handover-area [role=status]")
+    page.wait_for_selector("#store-message [role=status]")
     first.refresh_from_db()
     assert first.status == Order.Status.COMPLETED
     assert StockLevel.objects.get(facility=facility, product=shirt).on_hand == 5

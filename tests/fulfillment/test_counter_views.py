@@ -262,3 +262,17 @@ def test_the_store_home_shows_counter_and_put_back_counts(client, store, pickup)
 
     assert url("counter", facility) in page and url("put-back", facility) in page
     assert "To put back on the shelf" in page
+
+
+def test_pickup_lines_show_the_products_image_where_it_is_set_and_the_letters_otherwise(client, store, products,
+                                                                                       pickup):
+    facility, associate, _ = store
+    shirt, _ = products
+    type(shirt).objects.filter(pk=shirt.pk).update(image_url="https://cdn.example.com/shirt.jpg")
+    client.force_login(associate)
+
+    page = client.get(url("counter-pickup", facility, pickup.pk)).content.decode()
+
+    assert ('<img class="thumb" src="https://cdn.example.com/shirt.jpg" alt="" width="48" height="48" loading="lazy"'
+            in page)
+    assert '<span class="thumb" aria-hidden="true">EN</span>' in page  # the mug has no image

@@ -350,3 +350,65 @@ def test_the_return_label_is_created_then_printed(client, store, job, tmp_path):
     assert created.status_code == 200 and number in created.content.decode()
     response = client.get(url("pack-return-label-pdf", facility, job.pk))
     assert response.status_code == 200 and number in pdf_text(response.content, tmp_path)
+
+
+# --- the box and the label in one tap ------------------------------------------------------------
+
+def test_choosing_the_box_creates_the_label_in_the_same_tap(client, store, job, started):
+    facility, associate, _ = store
+    client.force_login(associate)
+    parcel = parcel_of(job)
+
+    response = client.post(url("pack-parcel-box-label", facility, job.pk, parcel.pk),
+                           {"version": version_of(job), "box": box().pk, "weight": "", "weight_known": "1"}, **HTMX)
+
+    assert response.status_code == 200
+    parcel.refresh_from_db()
+    assert (parcel.status, parcel.box_type, parcel.weight_grams) == (Parcel.Status.LABELED, box(),
+                                                                      600 + box().tare_weight_grams)
+    assert "Label created" in response.content.decode()
+
+
+def test_a_parcel_of_unweighed_items_needs_the_scales_weight_and_nothing_is_saved(client, store):
+    facility, associate, _ = store
+    feather = ProductFactory(name="Feather", weight_grams=0)
+    stock(facility, feather, 5, "F-01")
+    job = picked_order(facility, associate, [(feather, 1)])
+    pack_job_start(pack_job_id=job.pk, facility_id=facility.pk, actor=associate, version=0)
+    client.force_login(associate)
+    parcel = parcel_of(job)
+    assert 'name="weight_known" value="0"' in client.get(url("pack-job", facility, job.pk)).content.decode()
+
+    refused = client.post(url("pack-parcel-box-label", facility, job.pk, parcel.pk),
+                          {"version": version_of(job), "box": box().pk, "weight": "", "weight_known": "0"}, **HTMX)
+
+    assert refused.status_code == 422 and "type its weight" in refused.content.decode()
+    parcel.refresh_from_db()
+    assert (parcel.status, parcel.box_type) == (Parcel.Status.OPEN, None)
+
+
+def test_a_box_too_small_is_refused_and_no_label_is_created(client, store, job, started):
+    facility, associate, _ = store
+    client.force_login(associate)
+    parcel = parcel_of(job)
+    tiny = box()
+    tiny.max_weight_grams = 100
+    tiny.save()
+
+    refused = client.post(url("pack-parcel-box-label", facility, job.pk, parcel.pk),
+                          {"version": version_of(job), "box": tiny.pk, "weight": "", "weight_known": "1"}, **HTMX)
+
+    assert refused.status_code == 422 and "at most" in refused.content.decode()
+    parcel.refresh_from_db()
+    assert (parcel.status, parcel.box_type) == (Parcel.Status.OPEN, None)
+
+
+def test_parcel_items_show_the_products_image_where_it_is_set(client, store, shirt, job):
+    facility, associate, _ = store
+    type(shirt).objects.filter(pk=shirt.pk).update(image_url="https://cdn.example.com/shirt.jpg")
+    client.force_login(associate)
+
+    page = client.get(url("pack-job", facility, job.pk)).content.decode()
+
+    assert ('<img class="thumb" src="https://cdn.example.com/shirt.jpg" alt="" width="48" height="48" loading="lazy"'
+            in page)

@@ -7,6 +7,7 @@ from fulfillment.models import HandoverJob, PackJob, ParcelItem, PickJob, PickLi
 from fulfillment.picking import (
     PickError,
     StaleVersion,
+    pick_job_for_scan,
     pick_job_pause,
     pick_job_reassign,
     pick_job_scan,
@@ -140,11 +141,9 @@ def test_a_tap_with_an_old_version_is_refused_naming_who_changed_the_job(store, 
     assert job.lines.get(product=shirt).picked_quantity == 0
 
 
-def test_picking_needs_a_started_job_and_its_own_associate(store, two_line_job):
+def test_picking_in_a_job_someone_else_started_is_refused(store, two_line_job):
     facility, associate, _ = store
     job, shirt, _ = two_line_job
-    with pytest.raises(PickError, match="Start the job"):
-        scan(job, associate, shirt.barcode)
     started(job, associate)
     colleague = store_with_people("CHI-02")[1]
     facility.memberships.create(user=colleague)
@@ -313,3 +312,114 @@ def test_reassign_refuses_someone_from_another_store(store, two_line_job):
     with pytest.raises(PickError, match="associate of this store"):
         pick_job_reassign(job_id=job.pk, facility_id=facility.pk, actor=manager, to_user_id=outsider.pk,
                           version=job.version)
+
+
+# --- picking by scans alone ------------------------------------------------------------------------
+
+def test_the_first_scan_on_an_open_job_starts_it_for_the_associate_and_counts_the_unit(store, two_line_job):
+    _, associate, _ = store
+    job, shirt, _ = two_line_job
+
+    result = scan(job, associate, shirt.barcode)
+
+    job.refresh_from_db()
+    assert (job.status, job.assigned_to, job.started_at is not None) == (PickJob.Status.IN_PROGRESS, associate, True)
+    assert job.lines.get(product=shirt).picked_quantity == 1
+    assert "1 of 2 picked" in result.message
+    assert job.fulfillment_request.status == FulfillmentRequest.Status.ACKNOWLEDGED
+    assert TransitionLog.objects.filter(object_type="pickjob", object_id=job.pk, transition="start",
+                                        actor=associate).count() == 1
+
+
+def test_a_wrong_first_scan_leaves_the_job_unstarted(store, two_line_job):
+    _, associate, _ = store
+    job, _, _ = two_line_job
+
+    with pytest.raises(PickError, match="Wrong item"):
+        scan(job, associate, "4006381333931")
+
+    job.refresh_from_db()
+    assert (job.status, job.assigned_to, job.version) == (PickJob.Status.OPEN, None, 0)
+    assert job.fulfillment_request.status == FulfillmentRequest.Status.PROCESSED
+
+
+def test_a_first_scan_on_a_job_given_to_someone_else_is_refused(store, two_line_job):
+    facility, associate, manager = store
+    job, shirt, _ = two_line_job
+    colleague = store_with_people("CHI-05")[1]
+    facility.memberships.create(user=colleague)
+    pick_job_reassign(job_id=job.pk, facility_id=facility.pk, actor=manager, to_user_id=colleague.pk,
+                      version=job.version)
+
+    with pytest.raises(PickError, match="assigned to"):
+        scan(job, associate, shirt.barcode)
+    assert job.lines.get(product=shirt).picked_quantity == 0
+
+
+def test_a_paused_job_resumes_with_the_next_scan(store, two_line_job):
+    facility, associate, _ = store
+    job, shirt, _ = two_line_job
+    scan(job, associate, shirt.barcode)
+    job.refresh_from_db()
+    pick_job_pause(job_id=job.pk, facility_id=facility.pk, actor=associate, version=job.version)
+
+    scan(job, associate, shirt.barcode)
+
+    job.refresh_from_db()
+    assert (job.status, job.assigned_to) == (PickJob.Status.IN_PROGRESS, associate)
+    assert job.lines.get(product=shirt).picked_quantity == 2
+
+
+def test_the_queue_scan_finds_the_earliest_due_open_job_with_the_item(store):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    facility, associate, _ = store
+    shirt, mug = ProductFactory(), ProductFactory()
+    stock(facility, shirt, 9)
+    stock(facility, mug, 9)
+    _, later = routed_order(facility, [(shirt, 1)])
+    _, sooner = routed_order(facility, [(shirt, 1), (mug, 1)])
+    _, only_mug = routed_order(facility, [(mug, 1)])
+    now = timezone.now()
+    PickJob.objects.filter(pk=later.pk).update(due_at=now + timedelta(hours=5))
+    PickJob.objects.filter(pk=sooner.pk).update(due_at=now + timedelta(hours=2))
+    PickJob.objects.filter(pk=only_mug.pk).update(due_at=now + timedelta(hours=1))
+
+    assert pick_job_for_scan(facility_id=facility.pk, actor=associate, code=shirt.barcode) == sooner
+    assert pick_job_for_scan(facility_id=facility.pk, actor=associate, code=shirt.sku.lower()) == sooner
+    assert pick_job_for_scan(facility_id=facility.pk, actor=associate, code=mug.barcode) == only_mug
+
+
+def test_the_queue_scan_skips_started_jobs_and_refuses_an_item_nobody_needs(store, two_line_job):
+    _, associate, _ = store
+    job, shirt, _ = two_line_job
+    started(job, associate)
+
+    with pytest.raises(PickError, match="No open pick job needs") as refusal:
+        pick_job_for_scan(facility_id=job.facility_id, actor=associate, code=shirt.barcode)
+    assert refusal.value.status == 404
+
+
+def test_a_quick_second_scan_carrying_the_version_before_ones_own_scan_still_counts(store, two_line_job):
+    _, associate, _ = store
+    job, shirt, _ = two_line_job
+    seen = job.version
+    pick_job_scan(job_id=job.pk, facility_id=job.facility_id, actor=associate, version=seen, code=shirt.barcode)
+
+    pick_job_scan(job_id=job.pk, facility_id=job.facility_id, actor=associate, version=seen, code=shirt.barcode)
+
+    assert job.lines.get(product=shirt).picked_quantity == 2
+
+
+def test_a_scan_after_a_colleagues_change_is_refused_as_stale(store, two_line_job):
+    facility, associate, manager = store
+    job, shirt, mug = two_line_job
+    seen = started(job, associate).version
+    pick_line_tap(job_id=job.pk, facility_id=facility.pk, actor=manager, version=seen,
+                  line_id=job.lines.get(product=mug).pk)
+
+    with pytest.raises(StaleVersion, match="changed by Grace"):
+        pick_job_scan(job_id=job.pk, facility_id=facility.pk, actor=associate, version=seen, code=shirt.barcode)
+    assert job.lines.get(product=shirt).picked_quantity == 0

@@ -223,3 +223,88 @@ def test_a_tap_without_a_version_is_refused_never_unchecked(client, store, job):
 
     assert response.status_code == 409 and "reload" in response.content.decode()
     assert job.lines.get().picked_quantity == 0
+
+
+# --- picking by scans alone, and where the picked items go next ----------------------------------
+
+def test_an_open_job_shows_the_scan_field_and_the_first_scan_starts_it(client, store, job):
+    facility, associate, _ = store
+    client.force_login(associate)
+    shirt = job.lines.get().product
+
+    page = client.get(url("pick-job", facility, job.pk)).content.decode()
+    assert 'id="scan-code"' in page and "Scan the first item to start picking" in page
+
+    part = client.post(url("pick-job-scan", facility, job.pk), {"version": job.version, "code": shirt.barcode},
+                       **HTMX).content.decode()
+    job.refresh_from_db()
+    assert (job.status, job.assigned_to) == (PickJob.Status.IN_PROGRESS, associate)
+    assert "1 of 2 picked" in part
+
+
+def test_the_queue_scan_opens_the_job_or_says_why_not(client, store, job):
+    facility, associate, _ = store
+    client.force_login(associate)
+    shirt = job.lines.get().product
+
+    opened = client.post(url("pick-queue-scan", facility), {"code": shirt.barcode}, **HTMX)
+    refused = client.post(url("pick-queue-scan", facility), {"code": "0000"}, **HTMX)
+
+    assert opened["HX-Redirect"] == url("pick-job", facility, job.pk)
+    assert refused.status_code == 404 and refused["HX-Retarget"] == "#store-message"
+    assert "No open pick job needs 0000" in refused.content.decode()
+
+
+def picked_in_full(facility, associate, items, *, pickup):
+    from fulfillment.picking import pick_line_tap
+
+    _, job = routed_order(facility, items, pickup=pickup)
+    job = pick_job_start(job_id=job.pk, facility_id=facility.pk, actor=associate, version=job.version)
+    for line in job.lines.order_by("pk"):
+        pick_line_tap(job_id=job.pk, facility_id=facility.pk, actor=associate, version=None, line_id=line.pk,
+                      quantity=line.quantity)
+    return job
+
+
+def test_a_picked_pickup_order_goes_to_the_pickup_shelf_and_the_counter_not_to_packing(client, store):
+    from fulfillment.models import HandoverJob
+
+    facility, associate, _ = store
+    mug = ProductFactory(name="Mug")
+    stock(facility, mug, 5, "B-01")
+    job = picked_in_full(facility, associate, [(mug, 1)], pickup=True)
+    handover = HandoverJob.objects.get(order=job.order, channel=HandoverJob.Channel.CUSTOMER)
+    client.force_login(associate)
+
+    page = client.get(url("pick-job", facility, job.pk)).content.decode()
+
+    assert "pickup shelf" in page and url("counter-pickup", facility, handover.pk) in page
+    assert "Take the tote" not in page and "Go to packing" not in page
+
+
+def test_a_picked_ship_order_goes_to_packing(client, store):
+    facility, associate, _ = store
+    mug = ProductFactory(name="Mug")
+    stock(facility, mug, 5, "B-01")
+    job = picked_in_full(facility, associate, [(mug, 1)], pickup=False)
+    client.force_login(associate)
+
+    page = client.get(url("pick-job", facility, job.pk)).content.decode()
+
+    assert "Take the tote to packing" in page and "Go to packing" in page and "pickup shelf" not in page
+
+
+def test_pick_lines_show_the_products_image_where_it_is_set_and_the_letters_otherwise(client, store):
+    facility, associate, _ = store
+    shirt = ProductFactory(name="Shirt", image_url="https://cdn.example.com/shirt.jpg")
+    mug = ProductFactory(name="Mug")
+    stock(facility, shirt, 5, "A-01")
+    stock(facility, mug, 5, "B-01")
+    _, job = routed_order(facility, [(shirt, 1), (mug, 1)])
+    client.force_login(associate)
+
+    page = client.get(url("pick-job", facility, job.pk)).content.decode()
+
+    assert ('<img class="thumb" src="https://cdn.example.com/shirt.jpg" alt="" width="48" height="48" loading="lazy"'
+            in page)
+    assert '<span class="thumb" aria-hidden="true">MU</span>' in page

@@ -116,3 +116,30 @@ def test_store_home_shows_managers_the_problems_tile(client, store, job):
     client.force_login(manager)
     page = client.get(reverse("home")).content.decode()
     assert url("problems", facility) in page and "Problems reported" in page
+
+
+@pytest.mark.parametrize("action, data", [("problem-confirm", {"reason": "damaged"}), ("problem-dismiss", {})])
+def test_confirm_or_dismiss_over_htmx_answers_with_the_list_alone_not_a_page_inside_the_page(
+        client, store, job, action, data):
+    facility, associate, manager = store
+    problem = line_problem_report(facility_id=facility.pk, actor=associate, pick_line_id=job.lines.get().pk,
+                                  note="wet", version=job.version)
+    client.force_login(manager)
+
+    part = client.post(url(action, facility, problem.pk), data, **HTMX).content.decode()
+
+    assert part.lstrip().startswith('<section id="problems"')
+    assert "<html" not in part and "store-nav" not in part and part.count('id="store-message"') == 1
+
+
+def test_one_unit_is_one_unit_on_the_problems_list(client, store, job):
+    facility, associate, manager = store
+    line = job.lines.get()
+    line_problem_report(facility_id=facility.pk, actor=associate, pick_line_id=line.pk, note="wet",
+                        version=job.version)
+    type(line).objects.filter(pk=line.pk).update(quantity=1)
+    client.force_login(manager)
+
+    page = client.get(url("problems", facility)).content.decode()
+
+    assert "· 1 unit</div>" in page and "1 units" not in page

@@ -89,3 +89,30 @@ def test_the_queue_issues_the_same_queries_for_2_and_50_warned_jobs(client, stor
         assert queue(client, facility).count("unless started") == 50
 
     assert len(big) == len(small)
+
+
+def job_ids_listed(page: str) -> set[int]:
+    import re
+
+    return {int(pk) for pk in re.findall(r'data-job="(\d+)"', page)}
+
+
+def test_the_overdue_and_escalated_tiles_open_exactly_those_jobs(client, store):
+    facility, associate, manager, product = store
+    past = timezone.now() - timedelta(minutes=5)
+    _, escalated = routed_order(facility, [(product, 1)], pickup=True)
+    _, overdue_started = routed_order(facility, [(product, 1)])
+    _, on_time = routed_order(facility, [(product, 1)])
+    PickJob.objects.filter(pk__in=[escalated.pk, overdue_started.pk]).update(due_at=past)
+    PickJob.objects.filter(pk=on_time.pk).update(due_at=timezone.now() + timedelta(hours=5))
+    pickup_jobs_escalate()
+    PickJob.objects.filter(pk=overdue_started.pk).update(status=PickJob.Status.IN_PROGRESS, assigned_to=associate)
+    client.force_login(manager)
+    home = client.get(reverse("home")).content.decode()
+    pick_queue = reverse("fulfillment:pick-queue", args=[facility.code])
+
+    assert f'href="{pick_queue}?only=overdue"' in home and f'href="{pick_queue}?only=escalated"' in home
+    overdue = client.get(f"{pick_queue}?only=overdue").content.decode()
+    assert job_ids_listed(overdue) == {escalated.pk, overdue_started.pk}
+    assert job_ids_listed(client.get(f"{pick_queue}?only=escalated").content.decode()) == {escalated.pk}
+    assert 'hx-get="' + pick_queue + '?only=overdue"' in overdue  # the refresh keeps the filter
