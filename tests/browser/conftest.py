@@ -10,6 +10,44 @@ TABLET_PORTRAIT = {"width": 768, "height": 1024}
 TABLET_LANDSCAPE = {"width": 1024, "height": 768}
 
 
+# Every page of every browser test runs under the app's Content-Security-Policy (oms/settings.py); a violation —
+# an inline script, an inline handler, eval, a foreign origin — is reported by the page and fails the test.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
+                + ` at ${event.sourceFile || document.location.href}:${event.lineNumber}`);
+});
+"""
+CSP_VIOLATIONS: list[str] = []
+
+
+def _watch_console(message) -> None:
+    text = message.text
+    if "CSP violation" in text or "Content Security Policy" in text:
+        CSP_VIOLATIONS.append(text)
+
+
+def _contexts_watched(browser):
+    """Wrap browser.new_context so every context a test opens reports CSP violations."""
+    opened = browser.new_context
+
+    def new_context(*args, **kwargs):
+        context = opened(*args, **kwargs)
+        context.add_init_script(CSP_LISTENER)
+        context.on("console", _watch_console)
+        return context
+
+    browser.new_context = new_context
+    return browser
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violation():
+    CSP_VIOLATIONS.clear()
+    yield
+    assert not CSP_VIOLATIONS, "Content-Security-Policy violations:\n" + "\n".join(CSP_VIOLATIONS)
+
+
 @pytest.fixture(scope="session")
 def browser():
     # Playwright's sync API runs an event loop; Django must allow its ORM calls from the test thread.
@@ -25,7 +63,7 @@ def browser():
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run", "--disable-sync"],
         )
-        yield browser
+        yield _contexts_watched(browser)
         browser.close()
 
 

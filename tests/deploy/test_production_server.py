@@ -38,6 +38,9 @@ def test_a_page_carries_the_security_headers_and_secure_cookies(production_serve
     assert page.getheader("Referrer-Policy") == "same-origin"
     assert page.getheader("X-Frame-Options") == "DENY"
     assert page.getheader("Cross-Origin-Opener-Policy") == "same-origin"
+    policy = dict(part.strip().split(" ", 1) for part in page.getheader("Content-Security-Policy").split(";"))
+    assert policy["script-src"] == "'self'" and policy["default-src"] == "'self'"  # no inline script, no eval
+    assert policy["frame-ancestors"] == "'none'" and policy["object-src"] == "'none'"
     cookie = page.getheader("Set-Cookie")
     assert "csrftoken=" in cookie and "Secure" in cookie and "HttpOnly" in cookie
 
