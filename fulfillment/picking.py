@@ -212,9 +212,11 @@ def pick_job_scan(
 def pick_job_for_scan(*, facility_id: int, actor, code: str) -> PickJob:
     """The pick queue's scan: the earliest-due open job (not batched, not given to someone else) with an open
     line of the scanned item. A read: opening the job changes nothing."""
-    code = (code or "").strip()
+    code = (code or "").replace("\x00", "").strip()  # a NUL is no barcode, and PostgreSQL refuses it in a query
     if not code:
         raise PickError("Scan a barcode or type it and press Enter.")
+    if len(code) > 64:
+        raise PickError("That is not a barcode: scan the item's barcode or type its SKU.")
     job = (PickJob.objects.filter(facility_id=facility_id, status=JobStatus.OPEN, batch__isnull=True)
            .filter(Q(assigned_to__isnull=True) | Q(assigned_to=actor))
            .filter(Q(lines__product__barcode=code) | Q(lines__product__sku__iexact=code),

@@ -308,3 +308,11 @@ def test_pick_lines_show_the_products_image_where_it_is_set_and_the_letters_othe
     assert ('<img class="thumb" src="https://cdn.example.com/shirt.jpg" alt="" width="48" height="48" loading="lazy"'
             in page)
     assert '<span class="thumb" aria-hidden="true">MU</span>' in page
+
+
+@pytest.mark.parametrize("code", ["\x00", "A\x00B", "x" * 300])
+def test_the_queue_scan_refuses_what_is_no_barcode_with_a_message_not_a_server_error(client, store, code):
+    facility, associate, _ = store
+    client.force_login(associate)
+    response = client.post(url("pick-queue-scan", facility), {"code": code}, **HTMX)
+    assert response.status_code in (404, 422)

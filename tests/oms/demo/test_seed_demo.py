@@ -7,6 +7,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count, Sum
+from django.test import RequestFactory
 from django.utils import timezone
 
 from fulfillment.ledger import stock_ledger_problems
@@ -143,7 +144,8 @@ def test_every_store_has_an_associate_and_a_manager_and_ops_is_in_operations():
 
 def test_demo_users_log_in_with_the_shared_password():
     for username in ("admin", "ops", "nyc01-manager", "chi01-associate"):
-        assert authenticate(username=username, password="storefill-demo") is not None, username
+        login = RequestFactory().post("/accounts/login/")
+        assert authenticate(login, username=username, password="storefill-demo") is not None, username
 
 
 def test_about_two_hundred_orders_of_every_kind_come_through_the_shop_import():
@@ -183,7 +185,8 @@ def test_seeding_again_keeps_a_changed_password_and_edited_facility():
     manager.save()
     Facility.objects.filter(code="NYC-01").update(daily_capacity=7)
     call_command("seed_demo", stdout=_Discard())
-    assert authenticate(username="nyc01-manager", password="changed-by-the-manager") is not None
+    assert authenticate(RequestFactory().post("/accounts/login/"), username="nyc01-manager",
+                        password="changed-by-the-manager") is not None
     assert Facility.objects.get(code="NYC-01").daily_capacity == 7
 
 
