@@ -29,6 +29,7 @@ from fulfillment.packing import (
     parcel_set_box,
     shipment_sync,
 )
+from fulfillment.printing import RAW_PORT, label_print_raw
 from oms.core.history import record, transit
 from oms.models import Order, TransitionLog
 from stores.models import Facility
@@ -64,6 +65,15 @@ def _carrier_of(shipment: Shipment) -> Carrier:
         raise PackError(str(exc)) from exc
 
 
+def _service(packing: Packing, carrier: Carrier) -> str:
+    """The shipment's service once chosen, else the store's setting when this carrier knows it, else the
+    carrier's default (its first service)."""
+    setting = packing.job.facility.label_service
+    if packing.shipment.service:
+        return packing.shipment.service
+    return setting if setting and carrier.service_accepts(setting) else carrier.services[0][0]
+
+
 def _label_request(packing: Packing, parcel: Parcel, *, service: str, carrier_state: dict | None = None,
                    ) -> LabelRequest:
     order = packing.job.order
@@ -75,7 +85,7 @@ def _label_request(packing: Packing, parcel: Parcel, *, service: str, carrier_st
         sender=facility_address(packing.job.facility), recipient=recipient, service=service, reference=order.name,
         parcel=ParcelSpec(weight_grams=parcel.weight_grams, length_mm=box.length_mm, width_mm=box.width_mm,
                           height_mm=box.height_mm),
-        carrier_state=carrier_state or {},
+        label_format=packing.job.facility.label_format or "PDF", carrier_state=carrier_state or {},
     )
 
 
@@ -103,7 +113,7 @@ def _label_prepare(*, pack_job_id: int, facility_id: int, parcel_id: int, versio
             return  # step 2 says what is wrong
         _label_checks(packing, parcel)
         carrier = _carrier_of(packing.shipment)
-        request = _label_request(packing, parcel, service=packing.shipment.service or carrier.services[0][0],
+        request = _label_request(packing, parcel, service=_service(packing, carrier),
                                  carrier_state=parcel.carrier_state.get(slot, {}))
         try:
             state = carrier.label_prepare(request)
@@ -119,7 +129,7 @@ def _label_create(packing: Packing, parcel: Parcel, *, actor, now: datetime, slo
     _label_checks(packing, parcel)
     shipment = packing.shipment
     carrier = _carrier_of(shipment)
-    service = shipment.service or carrier.services[0][0]
+    service = _service(packing, carrier)
     prepared = parcel.carrier_state.get(slot, {})
     try:
         result: LabelResult = carrier.create_label(_label_request(packing, parcel, service=service,
@@ -288,7 +298,7 @@ def shipment_issue_return_label(
         if heaviest is None or heaviest.box_type_id is None:
             raise PackError("Choose the box of the parcel first: the return label uses its size.")
         carrier = _carrier_of(shipment)
-        outbound = _label_request(packing, heaviest, service=shipment.service or carrier.services[0][0])
+        outbound = _label_request(packing, heaviest, service=_service(packing, carrier))
         request = LabelRequest(sender=outbound.recipient, recipient=outbound.sender, parcel=outbound.parcel,
                                service=outbound.service, reference=outbound.reference, is_return=True)
         try:
@@ -315,23 +325,47 @@ def _local_date(value: datetime | None, facility: Facility) -> date:
     return (value or timezone.now()).astimezone(facility.tz).date()
 
 
-def parcel_label_pdf(*, parcel: Parcel) -> bytes:
-    """The parcel's 4×6 in label: the carrier's own PDF when it sent one, otherwise drawn by Storefill."""
+def _label_data(parcel: Parcel) -> documents.LabelData:
     if parcel.status not in LABELLED or not parcel.tracking_number:
         raise PackError("This parcel has no label: create one first.", status=404)
-    if parcel.label_pdf:
-        return bytes(parcel.label_pdf)
     shipment = Shipment.objects.select_related("order", "facility").get(pk=parcel.shipment_id)
     siblings = list(Parcel.objects.filter(shipment=shipment, status__in=LIVE_PARCEL).order_by("pk")
                     .values_list("pk", flat=True))
     carrier_name, service_name = _carrier_names(parcel.carrier, shipment.service)
-    return documents.shipping_label_pdf(documents.LabelData(
+    return documents.LabelData(
         sender=facility_address(shipment.facility), recipient=order_ship_to(shipment.order),
         carrier_name=carrier_name, service_name=service_name, weight_grams=parcel.weight_grams,
         tracking_number=parcel.tracking_number, reference=shipment.order.name,
         parcel_index=siblings.index(parcel.pk) + 1 if parcel.pk in siblings else 1,
         parcel_count=len(siblings) or 1, shipped_on=_local_date(parcel.labeled_at, shipment.facility),
-    ))
+    )
+
+
+def parcel_label_pdf(*, parcel: Parcel) -> bytes:
+    """The parcel's 4×6 in label: the carrier's own PDF when it sent one, otherwise drawn by Storefill."""
+    if parcel.label_pdf and parcel.status in LABELLED:
+        return bytes(parcel.label_pdf)
+    return documents.shipping_label_pdf(_label_data(parcel))
+
+
+def parcel_label_zpl(*, parcel: Parcel) -> bytes:
+    """The parcel's label for a thermal printer: the carrier's own ZPL when it sent one, otherwise drawn."""
+    if parcel.label_zpl and parcel.status in LABELLED:
+        return bytes(parcel.label_zpl)
+    return documents.shipping_label_zpl(_label_data(parcel))
+
+
+def parcel_label_print(*, pack_job_id: int, facility_id: int, parcel_id: int) -> Parcel:
+    """Send the parcel's ZPL label to the facility's network printer (settings: label printer, host[:port]).
+    Raises PrinterError in the associate's words when none is set up or it does not take the label; the label
+    stays downloadable. A read: nothing is written."""
+    parcel = (Parcel.objects.filter(pk=parcel_id, shipment__pack_job__pk=pack_job_id,
+                                    shipment__facility_id=facility_id).select_related("shipment__facility").first())
+    if parcel is None:
+        raise PackError("No such parcel.", status=404)
+    host, _, port = parcel.shipment.facility.label_printer.partition(":")
+    label_print_raw(host=host, port=int(port or RAW_PORT), data=parcel_label_zpl(parcel=parcel))
+    return parcel
 
 
 def shipment_return_label_pdf(*, shipment: Shipment) -> bytes:

@@ -91,6 +91,19 @@ class Facility(models.Model):
         help_text="When this store cannot serve a pickup, the customer is offered other stores within this distance "
                   "(from their address, else from this store), and delivery.",
     )
+    class LabelFormat(models.TextChoices):
+        PDF = "PDF", "PDF (A6 / 4×6 in, any printer)"
+        ZPL = "ZPL", "ZPL (203 dpi thermal printer, 4×6 in)"
+
+    label_format = models.CharField(max_length=3, choices=LabelFormat.choices, default=LabelFormat.PDF,
+                                    help_text="How the packing station's labels are printed.")
+    label_printer = models.CharField(
+        max_length=120, blank=True,
+        help_text="A network label printer taking raw ZPL (host or host:port, port 9100 by default); empty: none.")
+    label_service = models.CharField(
+        max_length=60, blank=True,
+        help_text="The rate a new shipment buys: a carrier's service code, or for EasyPost CHEAPEST, "
+                  "CHEAPEST_WITHIN:<days> or <carrier>:<service>; empty: the carrier's default.")
     reroute_after_hours = models.PositiveSmallIntegerField(
         default=24, help_text="Opening hours after which an unstarted ship pick job is withdrawn."
     )

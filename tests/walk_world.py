@@ -324,7 +324,8 @@ def _world(home: Facility, stores: dict, *, associate, manager, in_progress: Pic
         "fulfillment:pack-parcel-remove": two_parcels,
         "fulfillment:pack-return-label-pdf": returned,
         **{f"fulfillment:{name}": closed for name in (
-            "pack-parcel-label-pdf", "pack-parcel-relabel", "pack-return-label", "pack-slip-pdf")},
+            "pack-parcel-label-pdf", "pack-parcel-label-zpl", "pack-parcel-print", "pack-parcel-relabel",
+            "pack-return-label", "pack-slip-pdf")},
         **{f"fulfillment:{name}": {"facility_code": "ATL-01"} for name in (
             "pack-queue", "handover-queue", "handover-scan", "handover-all", "handover-manifest")},
         "console:queue": [{"queue": queue} for queue in OrderLine.Queue],  # every queue's page

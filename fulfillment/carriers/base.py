@@ -81,6 +81,10 @@ class Carrier:
     def rate(self, request: LabelRequest) -> list[Rate]:
         raise NotImplementedError
 
+    def service_accepts(self, service: str) -> bool:
+        """Whether `service` (a store's setting) names one of this carrier's services or rate policies."""
+        return service in dict(self.services)
+
     def label_prepare(self, request: LabelRequest) -> dict:
         """What the carrier must remember before a label is bought (its shipment id), to be committed with the
         parcel first. A carrier whose purchase cannot be repeated by accident needs nothing: {}."""

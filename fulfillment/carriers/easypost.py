@@ -59,6 +59,10 @@ class EasyPostCarrier(Carrier):
         shipment = self._shipment(request)
         return sorted((self._rate(rate) for rate in shipment.rates), key=lambda rate: Decimal(rate.amount))
 
+    def service_accepts(self, service: str) -> bool:
+        return service == CHEAPEST or (service.startswith(WITHIN) and service[len(WITHIN):].isdigit()) or (
+            ":" in service and not service.startswith(WITHIN))
+
     def label_prepare(self, request: LabelRequest) -> dict:
         if request.carrier_state.get("shipment_id"):
             return dict(request.carrier_state)

@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from fulfillment import labels, packing
+from fulfillment.errors import StoreRefusal
 from fulfillment.models import Parcel, Shipment
 from fulfillment.packing import PackError, StalePackJob
 from fulfillment.views.common import int_or, posted_version, render_refusal, store_view
@@ -203,6 +204,43 @@ def parcel_label_pdf_view(request, pack_job_id: int, parcel_id: int):
 
 @require_GET
 @store_view
+def parcel_label_zpl_view(request, pack_job_id: int, parcel_id: int):
+    """The label for a thermal printer, as a .zpl file (a printer's driver or a print server prints it as is)."""
+    parcel = Parcel.objects.filter(pk=parcel_id, shipment=_shipment(request, pack_job_id)).first()
+    if parcel is None:
+        raise Http404("No such parcel")
+    try:
+        content = labels.parcel_label_zpl(parcel=parcel)
+    except PackError as error:
+        raise Http404(error.message) from error
+    response = HttpResponse(content, content_type="application/zpl")
+    response["Content-Disposition"] = f'attachment; filename="label-{parcel.tracking_number}.zpl"'
+    return response
+
+
+@require_POST
+@store_view
+def parcel_print_view(request, pack_job_id: int, parcel_id: int):
+    """Send the label to the packing station's network printer; when it cannot, say so (the label stays
+    downloadable)."""
+    try:
+        labels.parcel_label_print(pack_job_id=pack_job_id, facility_id=request.facility.pk, parcel_id=parcel_id)
+    except StoreRefusal as error:  # PackError (no such parcel, no label) or PrinterError
+        if error.status == 404:
+            raise Http404(error.message) from error
+        if request.htmx:
+            return render_refusal(request, error)
+        messages.error(request, error.message)
+        return redirect("fulfillment:pack-job", request.facility.code, pack_job_id)
+    if request.htmx:
+        return render(request, f"{JOB_TEMPLATE}#pack-area",
+                      _job_context(request, pack_job_id, message="Label sent to the printer."))
+    messages.success(request, "Label sent to the printer.")
+    return redirect("fulfillment:pack-job", request.facility.code, pack_job_id)
+
+
+@require_GET
+@store_view
 def packing_slip_pdf_view(request, pack_job_id: int):
     shipment = _shipment(request, pack_job_id)
     return _pdf(labels.shipment_packing_slip_pdf(shipment=shipment), f"packing-slip-{shipment.pk}.pdf")
@@ -233,6 +271,8 @@ urlpatterns = [
     path(f"{parcel}label/", parcel_label_view, name="pack-parcel-label"),
     path(f"{parcel}box-label/", parcel_box_label_view, name="pack-parcel-box-label"),
     path(f"{parcel}void/", parcel_void_view, name="pack-parcel-void"),
+    path(f"{parcel}label.zpl", parcel_label_zpl_view, name="pack-parcel-label-zpl"),
+    path(f"{parcel}print/", parcel_print_view, name="pack-parcel-print"),
     path(f"{parcel}relabel/", parcel_relabel_view, name="pack-parcel-relabel"),
     path(f"{parcel}label.pdf", parcel_label_pdf_view, name="pack-parcel-label-pdf"),
     path(f"{job}slip.pdf", packing_slip_pdf_view, name="pack-slip-pdf"),

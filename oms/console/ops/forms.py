@@ -68,6 +68,16 @@ class FacilitySettingsForm(forms.Form):
     pickup_alternatives_km = forms.IntegerField(
         label="Offer other stores within (km)", min_value=1, max_value=20000,
         help_text="When this store cannot serve a pickup, the customer is offered the stores this near (and delivery).")
+    label_format = forms.ChoiceField(label="Label format", choices=Facility.LabelFormat.choices, required=False)
+    label_printer = forms.RegexField(
+        label="Label printer", regex=r"^[A-Za-z0-9.-]+(:\d{1,5})?$", max_length=120, required=False,
+        error_messages={"invalid": "A host name or address, optionally :port (e.g. 10.0.4.20 or zebra-1:9100)."},
+        help_text="A network thermal printer taking raw ZPL; empty: labels are downloaded and printed by hand.")
+    label_service = forms.RegexField(
+        label="Rate bought", regex=r"^([A-Za-z0-9_]+|CHEAPEST_WITHIN:\d{1,2}|[A-Za-z0-9_]+:[A-Za-z0-9_ ]+)$",
+        max_length=60, required=False,
+        error_messages={"invalid": "A service code, CHEAPEST, CHEAPEST_WITHIN:<days> or <carrier>:<service>."},
+        help_text="Empty: the carrier's default. EasyPost: CHEAPEST, CHEAPEST_WITHIN:2, or e.g. USPS:Priority.")
     time_zone = forms.CharField(label="Time zone", max_length=64, validators=[validate_time_zone],
                                 widget=forms.TextInput(attrs={"list": "time-zones", "size": 24}))
     shop_location_id = forms.RegexField(
@@ -123,6 +133,9 @@ class FacilitySettingsForm(forms.Form):
         """The cleaned settings as {field: value} for stores.facility_settings.facility_settings_update."""
         data = self.cleaned_data
         changes = {name: data[name] for name in SETTINGS_FIELDS if name != "opening_hours"}
+        # Not sent (an older page): unchanged.
+        changes["label_format"] = (changes["label_format"] or self.initial.get("label_format")
+                                   or Facility.LabelFormat.PDF)
         changes["time_zone"] = changes["time_zone"].strip()
         changes["shop_location_id"] = (changes.get("shop_location_id") or "").strip()
         changes["opening_hours"] = {

@@ -114,3 +114,15 @@ def test_facilities_list_queries_do_not_grow(ops_client):
     for n in range(2, 50):
         FacilityFactory(code=f"F-{n:02d}", time_zone="Europe/Berlin" if n % 2 else "America/Chicago")
     assert list_queries(ops_client) == few
+
+
+def test_the_console_saves_the_label_settings_and_refuses_a_bad_printer(ops_client):
+    store = FacilityFactory(code="LBL-02")
+    bad = ops_client.post(f"/console/facilities/{store.pk}/", settings_post(store, label_printer="zebra 1; rm"))
+    assert bad.status_code == 400 and "host name" in bad.content.decode()
+    post = settings_post(store, label_format="ZPL", label_printer="10.0.4.20:9100", label_service="CHEAPEST_WITHIN:2",
+                         confirm="1")
+    assert ops_client.post(f"/console/facilities/{store.pk}/", post).status_code == 302
+    store.refresh_from_db()
+    assert (store.label_format, store.label_printer, store.label_service) == ("ZPL", "10.0.4.20:9100",
+                                                                            "CHEAPEST_WITHIN:2")
