@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -107,9 +108,9 @@ def _shipment_deliver_if_done(shipment: Shipment, *, now: datetime) -> None:
     record([entry])
 
 
-def parcels_without_scan(*, now: datetime, hours: float) -> list[Parcel]:
+def parcels_without_scan(*, now: datetime, hours: float) -> QuerySet[Parcel]:
     """Parcels handed to a carrier more than `hours` ago that the carrier has not scanned since: lost at the
     counter, never collected, or a tracker that never started. Oldest first."""
-    return list(Parcel.objects.filter(status=Parcel.Status.HANDED_OVER, handed_over_at__lt=now - timedelta(hours=hours),
-                                      tracking_status__in=NOT_A_CARRIER_SCAN)
-                .select_related("shipment__order", "shipment__facility").order_by("handed_over_at", "pk"))
+    return (Parcel.objects.filter(status=Parcel.Status.HANDED_OVER, handed_over_at__lt=now - timedelta(hours=hours),
+                                  tracking_status__in=NOT_A_CARRIER_SCAN)
+            .select_related("shipment__order", "shipment__facility").order_by("handed_over_at", "pk"))

@@ -376,6 +376,8 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 # --- Carriers -----------------------------------------------------------------------------------
 # Dotted paths of the carrier adapters (subclasses of fulfillment.carriers.base.Carrier) stores can label with.
+# The console's Tracking page lists parcels handed to a carrier this many hours ago with no carrier scan since.
+TRACKING_STALE_HOURS = float(os.environ.get("TRACKING_STALE_HOURS", "24"))
 # EasyPost (docs/carriers.md): add fulfillment.carriers.easypost.EasyPostCarrier to STOREFILL_CARRIERS.
 EASYPOST_API_KEY = os.environ.get("EASYPOST_API_KEY", "")
 EASYPOST_API_BASE = os.environ.get("EASYPOST_API_BASE", "https://api.easypost.com/v2")

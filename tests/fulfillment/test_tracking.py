@@ -123,8 +123,24 @@ def test_trackers_of_other_parcels_and_other_events_are_ignored(parcel):
 
 def test_a_parcel_no_carrier_scanned_is_listed_after_the_hours_given(parcel):
     Parcel.objects.filter(pk=parcel.pk).update(handed_over_at=timezone.now() - timedelta(hours=30))
-    assert parcels_without_scan(now=timezone.now(), hours=24) == [parcel]
+    assert list(parcels_without_scan(now=timezone.now(), hours=24)) == [parcel]
     post(tracker(parcel.tracking_number, ("2026-12-08T09:00:00Z", "pre_transit", "Label created")))
-    assert parcels_without_scan(now=timezone.now(), hours=24) == [parcel]  # "label created" is no carrier scan
+    assert list(parcels_without_scan(now=timezone.now(), hours=24)) == [parcel]  # "label created" is no carrier scan
     post(tracker(parcel.tracking_number, IN_TRANSIT))
-    assert parcels_without_scan(now=timezone.now(), hours=24) == []
+    assert list(parcels_without_scan(now=timezone.now(), hours=24)) == []
+
+
+def test_the_console_lists_the_parcels_no_carrier_scanned(parcel, client, settings):
+    from stores.access import operations_group
+    from tests.factories import UserFactory
+
+    settings.TRACKING_STALE_HOURS = 24
+    ops = UserFactory(username="tracking-ops")
+    ops.groups.add(operations_group())
+    client.force_login(ops)
+    assert parcel.tracking_number not in client.get("/console/tracking/").content.decode()  # handed over just now
+    Parcel.objects.filter(pk=parcel.pk).update(handed_over_at=timezone.now() - timedelta(hours=30))
+    page = client.get("/console/tracking/").content.decode()
+    assert parcel.tracking_number in page and parcel.shipment.order.name in page
+    post(tracker(parcel.tracking_number, IN_TRANSIT))
+    assert parcel.tracking_number not in client.get("/console/tracking/").content.decode()

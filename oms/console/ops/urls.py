@@ -15,6 +15,7 @@ urlpatterns = [
     path("feeds/upload/", views.feed_upload, name="feed_upload"),
     path("feeds/<int:feed_id>/", views.feed, name="feed"),
     path("rejections/", views.rejections, name="rejections"),
+    path("tracking/", views.tracking, name="tracking"),
     path("sign-ins/", views.signins, name="signins"),
     path("sign-ins/<int:attempt_id>/unlock/", views.signin_unlock, name="signin_unlock"),
 ]

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from fulfillment.reports import rejections_report, rejections_report_csv
+from fulfillment.tracking import parcels_without_scan
 from oms.console.access import console_view
 from oms.console.ops import selectors
 from oms.console.ops.charts import bar_chart
@@ -237,3 +238,15 @@ def signin_unlock(request, attempt_id: int):
     messages.success(request, f"Unlocked {attempt.username or 'the username'} and {attempt.ip_address}: they can "
                               "sign in again now.")
     return redirect("console:signins")
+
+
+# --- tracking ---------------------------------------------------------------------------------------------------
+
+
+@console_view
+def tracking(request):
+    """Parcels handed to a carrier TRACKING_STALE_HOURS ago or more that no carrier has scanned since: lost at the
+    counter, never collected by the driver, or a tracker that never started."""
+    hours = settings.TRACKING_STALE_HOURS
+    parcels = parcels_without_scan(now=timezone.now(), hours=hours)
+    return TemplateResponse(request, "console/ops/tracking.html", {"page": _page(request, parcels), "hours": hours})
