@@ -22,7 +22,7 @@ from fulfillment.carriers.base import CarrierError
 from fulfillment.departure import ErpFulfilled, units_leave
 from fulfillment.errors import StoreRefusal
 from fulfillment.labels import facility_address
-from fulfillment.models import HandoverJob, Parcel, ParcelItem, Shipment
+from fulfillment.models import HandoverJob, Parcel, ParcelItem, ScanForm, Shipment
 from oms.core.history import record, transit
 from oms.core.lines import LineError
 from oms.models import Order, OrderLine, TransitionLog
@@ -71,6 +71,7 @@ def _today(facility: Facility, now: datetime) -> tuple[datetime, datetime]:
 class CarrierHandover:
     code: str
     name: str
+    scan_forms: bool = False  # the carrier makes end-of-day scan forms (EasyPost)
     parcels: list[Parcel] = field(default_factory=list)  # waiting, with shipment and order
     handed_over_today: int = 0
 
@@ -85,7 +86,13 @@ def handover_list(*, facility: Facility, now: datetime | None = None) -> list[Ca
     groups: dict[str, CarrierHandover] = {}
 
     def group_of(code: str) -> CarrierHandover:
-        return groups.setdefault(code, CarrierHandover(code=code, name=carrier_name(code)))
+        if code not in groups:
+            try:
+                offers = carrier_get(code).has_scan_forms
+            except CarrierError:
+                offers = False
+            groups[code] = CarrierHandover(code=code, name=carrier_name(code), scan_forms=offers)
+        return groups[code]
 
     parcels = (_waiting(facility.pk).select_related("shipment__order", "box_type")
                .order_by("labeled_at", "pk").distinct())
@@ -295,10 +302,59 @@ def carrier_manifest(*, facility: Facility, carrier: str, now: datetime | None =
                               service_name=_service_name(carrier, parcel.shipment.service))
         for parcel in (today | waiting).select_related("shipment__order").distinct().order_by("pk")
     ]
+    forms = ScanForm.objects.filter(facility=facility, carrier=carrier, created_at__gte=start, created_at__lt=end)
     return documents.ManifestData(
         facility_name=facility.name, facility_address=facility_address(facility), carrier_name=carrier_name(carrier),
         printed_at=now.astimezone(facility.tz), rows=rows,
+        scan_forms=tuple(forms.order_by("created_at", "pk").values_list("carrier_form_id", flat=True)),
     )
+
+
+@dataclass
+class ScanFormResult:
+    scan_form: ScanForm
+
+    @property
+    def message(self) -> str:
+        count = len(self.scan_form.tracking_numbers)
+        return (f"Scan form {self.scan_form.carrier_form_id} for {count} parcel{'s' if count != 1 else ''}: "
+                "print the manifest for the driver.")
+
+
+def carrier_scan_form_create(*, facility: Facility, carrier: str, actor, now: datetime | None = None
+                             ) -> ScanFormResult:
+    """End of day: the carrier's scan form of today's parcels handed to it that no scan form lists yet.
+
+    Locks the facility row, so two taps never ask the carrier for two forms of the same parcels.
+    """
+    now = now or timezone.now()
+    try:
+        adapter = carrier_get(carrier)
+    except CarrierError as exc:
+        raise HandoverError(str(exc), status=404) from exc
+    if not adapter.has_scan_forms:
+        raise HandoverError(f"{adapter.name} has no scan forms: the driver signs the manifest.")
+    with transaction.atomic():
+        Facility.objects.select_for_update().filter(pk=facility.pk).first()
+        start, end = _today(facility, now)
+        listed = {number for numbers in ScanForm.objects.filter(facility=facility, carrier=carrier,
+                                                                created_at__gte=start, created_at__lt=end)
+                  .values_list("tracking_numbers", flat=True) for number in numbers}
+        parcels = [parcel for parcel in Parcel.objects.filter(
+            status=ParcelStatus.HANDED_OVER, shipment__facility_id=facility.pk, carrier=carrier,
+            handed_over_at__gte=start, handed_over_at__lt=end).order_by("pk")
+            if parcel.tracking_number not in listed and parcel.carrier_state.get("label", {}).get("shipment_id")]
+        if not parcels:
+            raise HandoverError(f"Every parcel handed to {adapter.name} today is on a scan form already.", status=409)
+        try:
+            form = adapter.scan_form_create(shipment_ids=[parcel.carrier_state["label"]["shipment_id"]
+                                                          for parcel in parcels])
+        except CarrierError as exc:
+            raise HandoverError(f"{adapter.name} made no scan form: {exc}") from exc
+        scan_form = ScanForm.objects.create(
+            facility=facility, carrier=carrier, carrier_form_id=form["id"][:80], form_url=form.get("form_url", ""),
+            tracking_numbers=[parcel.tracking_number for parcel in parcels], created_by=actor, created_at=now)
+    return ScanFormResult(scan_form=scan_form)
 
 
 def carrier_manifest_pdf(*, facility: Facility, carrier: str, now: datetime | None = None) -> bytes:

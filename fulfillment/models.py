@@ -509,3 +509,22 @@ class TrackingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.parcel} {self.status} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ScanForm(models.Model):
+    """A carrier's end-of-day scan form (EasyPost: its ScanForm) of the parcels a facility handed to it."""
+
+    facility = models.ForeignKey("stores.Facility", on_delete=models.PROTECT, related_name="scan_forms")
+    carrier = models.CharField(max_length=40)
+    carrier_form_id = models.CharField(max_length=80)
+    form_url = models.URLField(blank=True, max_length=500)
+    tracking_numbers = models.JSONField(default=list)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} scan form {self.carrier_form_id}"

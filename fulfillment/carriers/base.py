@@ -103,3 +103,12 @@ class Carrier:
 
     def tracking_url(self, tracking_number: str, *, carrier_state: dict | None = None) -> str:
         raise NotImplementedError
+
+    def scan_form_create(self, *, shipment_ids: list[str]) -> dict:
+        """The carrier's end-of-day scan form (its manifest) of these shipments: {"id", "form_url",
+        "tracking_codes"}. A carrier without one leaves this out: the driver signs Storefill's manifest."""
+        raise CarrierError(f"{self.name} has no scan forms: the driver signs the manifest.")
+
+    @property
+    def has_scan_forms(self) -> bool:
+        return type(self).scan_form_create is not Carrier.scan_form_create

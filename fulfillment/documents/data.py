@@ -79,3 +79,4 @@ class ManifestData:
     carrier_name: str
     printed_at: datetime.datetime  # already in the facility's local time
     rows: list[ManifestRow]
+    scan_forms: tuple[str, ...] = ()  # the carrier's scan forms of today's parcels (EasyPost), printed with them

@@ -93,7 +93,11 @@ def carrier_manifest_pdf(data: ManifestData) -> bytes:
         Spacer(1, 6),
         signatures,
     ])
-    story = [info, Spacer(1, 10), title, summary, Spacer(1, 10), table, closing]
+    story = [info, Spacer(1, 10), title, summary]
+    if data.scan_forms:  # the carrier's own end-of-day forms of these parcels (EasyPost scan forms)
+        story.append(_para(f"Carrier scan form{'s' if len(data.scan_forms) > 1 else ''}: "
+                           + ", ".join(data.scan_forms), _style("scanforms", 10)))
+    story += [Spacer(1, 10), table, closing]
     footer = f"{data.facility_name} · {data.carrier_name} manifest · {time_text(data.printed_at)}"
     doc.build(story, canvasmaker=_numbered_canvas(safe_text(footer)))
     return buffer.getvalue()

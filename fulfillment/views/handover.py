@@ -57,6 +57,13 @@ def handover_all_view(request, carrier: str):
     return _action(request, lambda **kw: handover.handover_all(carrier=carrier, **kw))
 
 
+@require_POST
+@store_view
+def scan_form_view(request, carrier: str):
+    """End of day: the carrier's scan form of today's parcels (then the manifest prints it)."""
+    return _action(request, lambda **kw: handover.carrier_scan_form_create(carrier=carrier, **kw))
+
+
 @require_GET
 @store_view
 def manifest_pdf_view(request, carrier: str):
@@ -72,4 +79,5 @@ urlpatterns = [
     path("handover/scan/", handover_scan_view, name="handover-scan"),
     path("handover/<slug:carrier>/all/", handover_all_view, name="handover-all"),
     path("handover/<slug:carrier>/manifest.pdf", manifest_pdf_view, name="handover-manifest"),
+    path("handover/<slug:carrier>/scan-form/", scan_form_view, name="handover-scan-form"),
 ]
