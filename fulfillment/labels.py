@@ -6,14 +6,15 @@ the associate saw); carrier adapters are called inside the transaction with the 
 refusal rolls everything back."""
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from fulfillment import documents
 from fulfillment.carriers import carrier_default, carrier_get
-from fulfillment.carriers.base import Address, Carrier, CarrierError, LabelRequest, LabelResult, ParcelSpec
-from fulfillment.models import Parcel, ParcelItem, Shipment
+from fulfillment.carriers.base import Address, Carrier, CarrierError, LabelRequest, LabelResult, ParcelSpec, Rate
+from fulfillment.models import BoxType, Parcel, ParcelItem, Shipment
 from fulfillment.packing import (
     LABELLED,
     LIVE_PARCEL,
@@ -26,6 +27,8 @@ from fulfillment.packing import (
     check_packing,
     pack_job_touch,
     packing_lock,
+    packing_read,
+    parcel_default_weight,
     parcel_set_box,
     shipment_sync,
 )
@@ -211,6 +214,45 @@ def parcel_create_label(
         pack_job_touch(packing.job, actor)
         record(entries)
     return parcel
+
+
+def parcel_rates(*, pack_job_id: int, facility_id: int, parcel_id: int, box_type_id: int | None,
+                 weight_grams: int | None) -> list[Rate]:
+    """The rates the shipment's carrier offers for this parcel in this box at this weight, cheapest first (a read:
+    nothing of ours is written; EasyPost makes a shipment to rate it, which costs nothing until bought)."""
+    packing = packing_read(pack_job_id=pack_job_id, facility_id=facility_id)
+    parcel = packing.parcel(parcel_id)
+    if parcel.status != ParcelStatus.OPEN:
+        raise PackError(f"Parcel {packing.number(parcel)} is labelled already.")
+    box = BoxType.objects.filter(pk=box_type_id, is_active=True).first() if box_type_id else parcel.box_type
+    if box is None:
+        raise PackError("Choose a box first: the rate depends on its size.")
+    weight = weight_grams or parcel_default_weight(content_grams=packing.content_weight(parcel), box_type=box)
+    carrier = _carrier_of(packing.shipment)
+    parcel.box_type, parcel.weight_grams = box, weight  # as on the form; this read saves nothing
+    request = _label_request(packing, parcel, service=_service(packing, carrier))
+    try:
+        return sorted(carrier.rate(request), key=lambda rate: Decimal(rate.amount))
+    except CarrierError as exc:
+        raise PackError(f"{carrier.name} gave no rates: {exc}") from exc
+
+
+def shipment_choose_service(*, pack_job_id: int, facility_id: int, service: str, actor, version: int | None
+                            ) -> Shipment:
+    """The associate picks the rate the shipment's labels are bought at (before any of them is)."""
+    with transaction.atomic():
+        packing = packing_lock(pack_job_id=pack_job_id, facility_id=facility_id, version=version)
+        check_packing(packing.job)
+        shipment = packing.shipment
+        if any(parcel.status != ParcelStatus.OPEN for parcel in packing.parcels):
+            raise PackError("A parcel is labelled already: its rate is bought. Void its label to choose another.")
+        carrier = _carrier_of(shipment)
+        if not carrier.service_accepts(service):
+            raise PackError(f"{carrier.name} has no rate {service!r}: choose one of the rates listed.")
+        shipment.service = service
+        shipment.save(update_fields=["service"])
+        pack_job_touch(packing.job, actor)
+    return shipment
 
 
 def parcel_box_and_label(

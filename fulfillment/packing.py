@@ -124,6 +124,22 @@ def packing_lock(*, pack_job_id: int, facility_id: int, version: int | None) -> 
     return Packing(job=job, shipment=shipment, parcels=parcels, items=items)
 
 
+def packing_read(*, pack_job_id: int, facility_id: int) -> Packing:
+    """The pack job with its parcels, items and shipment, as `packing_lock` gives them but unlocked: for reads
+    that ask a carrier (rates), which must not hold rows while the network answers."""
+    job = (PackJob.objects.select_related("changed_by", "assigned_to", "order", "facility")
+           .filter(pk=pack_job_id, facility_id=facility_id).first())
+    if job is None:
+        raise PackError("This pack job does not exist in this store.", status=404)
+    parcels = list(Parcel.objects.filter(shipment_id=job.shipment_id, status__in=LIVE_PARCEL)
+                   .select_related("box_type").order_by("pk"))
+    items: dict[int, list[ParcelItem]] = {}
+    for item in (ParcelItem.objects.filter(parcel__in=parcels).select_related("order_line__product")
+                 .order_by("order_line_id", "pk")):
+        items.setdefault(item.parcel_id, []).append(item)
+    return Packing(job=job, shipment=Shipment.objects.get(pk=job.shipment_id), parcels=parcels, items=items)
+
+
 def check_packing(job: PackJob, *, closed_ok: bool = False) -> None:
     """Parcels change only while the job is being packed (labels may be redone after it closed)."""
     if job.status == JobStatus.IN_PROGRESS or (closed_ok and job.status == JobStatus.CLOSED):

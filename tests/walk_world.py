@@ -319,7 +319,7 @@ def _world(home: Facility, stores: dict, *, associate, manager, in_progress: Pic
             facility=stores["ATL-01"], status=PackJob.Status.OPEN))},
         **{f"fulfillment:{name}": packing for name in (
             "pack-job", "pack-parcel-add", "pack-item-move", "pack-parcel-box", "pack-parcel-box-label",
-            "pack-parcel-label")},
+            "pack-parcel-label", "pack-parcel-rates", "pack-shipment-service")},
         **{f"fulfillment:{name}": labelled for name in ("pack-job-close", "pack-parcel-void")},
         "fulfillment:pack-parcel-remove": two_parcels,
         "fulfillment:pack-return-label-pdf": returned,
@@ -496,6 +496,7 @@ def _post_data(facility: Facility, *, manager, offer: PickupAlternativeOffer, sh
         "fulfillment:pack-item-move": item_move,
         "fulfillment:pack-parcel-box": lambda kwargs: {**pack(kwargs), "box": box()},
         "fulfillment:pack-parcel-box-label": lambda kwargs: {**pack(kwargs), "box": box(), "weight": "900"},
+        "fulfillment:pack-shipment-service": lambda kwargs: {**pack(kwargs), "service": "EXPRESS"},
         "fulfillment:handover-scan": labelled,
         "fulfillment:counter-hand-over": hand_over,
         "fulfillment:counter-shelf": lambda kwargs: {**handover(kwargs), "shelf": "B-2"},

@@ -147,6 +147,31 @@ def parcel_box_label_view(request, pack_job_id: int, parcel_id: int):
     return _job_action(request, pack_job_id, box_and_label, "Label created: print it and stick it on the parcel.")
 
 
+@require_GET
+@store_view
+def parcel_rates_view(request, pack_job_id: int, parcel_id: int):
+    """The carrier's rates for the parcel in the box (and weight) on the form, to choose one (htmx partial)."""
+    weight_text = request.GET.get("weight", "").strip().replace(",", "")
+    try:
+        rates = labels.parcel_rates(pack_job_id=pack_job_id, facility_id=request.facility.pk, parcel_id=parcel_id,
+                                    box_type_id=int_or(request.GET.get("box"), 0) or None,
+                                    weight_grams=int_or(weight_text, 0) or None)
+    except PackError as error:
+        if error.status == 404:
+            raise Http404(error.message) from error
+        return render_refusal(request, error)
+    job = packing.pack_job_detail(facility_id=request.facility.pk, pack_job_id=pack_job_id)
+    return render(request, "fulfillment/_rates.html", {"rates": rates, "job": job, "code": request.facility.code})
+
+
+@require_POST
+@store_view
+def shipment_service_view(request, pack_job_id: int):
+    service = request.POST.get("service", "").strip()[:60]
+    return _job_action(request, pack_job_id, lambda **kw: labels.shipment_choose_service(service=service, **kw),
+                       f"Rate {service} chosen: create the label.")
+
+
 @require_POST
 @store_view
 def parcel_label_view(request, pack_job_id: int, parcel_id: int):
@@ -271,6 +296,8 @@ urlpatterns = [
     path(f"{parcel}label/", parcel_label_view, name="pack-parcel-label"),
     path(f"{parcel}box-label/", parcel_box_label_view, name="pack-parcel-box-label"),
     path(f"{parcel}void/", parcel_void_view, name="pack-parcel-void"),
+    path(f"{parcel}rates/", parcel_rates_view, name="pack-parcel-rates"),
+    path(f"{job}service/", shipment_service_view, name="pack-shipment-service"),
     path(f"{parcel}label.zpl", parcel_label_zpl_view, name="pack-parcel-label-zpl"),
     path(f"{parcel}print/", parcel_print_view, name="pack-parcel-print"),
     path(f"{parcel}relabel/", parcel_relabel_view, name="pack-parcel-relabel"),

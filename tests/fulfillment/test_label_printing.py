@@ -91,3 +91,49 @@ def test_the_stores_rate_and_format_are_what_easypost_is_asked_for(easypost):
     assert parcel.shipment.service == "USPS:Priority"  # the cheapest arriving within 2 days
     assert bytes(parcel.label_zpl).startswith(b"%fake-label") and parcel.label_pdf is None
     assert easypost.shipments[parcel.carrier_state["label"]["shipment_id"]]["options"] == {"label_format": "ZPL"}
+
+
+@pytest.fixture
+def started(client):
+    from fulfillment.packing import pack_job_start
+    from tests.fulfillment.packing_world import version_of
+
+    facility, associate, _ = store_with_people("LBL-04", address1="1 Main St", city="Chicago", postal_code="60601",
+                                               country="US")
+    product = ProductFactory(weight_grams=300)
+    stock(facility, product, 5)
+    job = picked_order(facility, associate, [(product, 1)])
+    pack_job_start(pack_job_id=job.pk, facility_id=facility.pk, actor=associate, version=version_of(job))
+    client.force_login(associate)
+    return facility, job, Parcel.objects.get(shipment__pack_job=job)
+
+
+def test_the_packing_screen_lists_the_rates_and_the_chosen_one_is_bought(client, started):
+    from tests.fulfillment.packing_world import box, version_of
+
+    facility, job, parcel = started
+    rates = client.get(url("pack-parcel-rates", facility, job.pk, parcel.pk), {"box": box().pk}, **HTMX)
+    page = rates.content.decode()
+    assert rates.status_code == 200 and "Ground" in page and "Express" in page and "USD" in page
+    chosen = client.post(url("pack-shipment-service", facility, job.pk), {"service": "EXPRESS",
+                                                                         "version": version_of(job)}, **HTMX)
+    assert chosen.status_code == 200 and "Rate EXPRESS chosen" in chosen.content.decode()
+    client.post(url("pack-parcel-box-label", facility, job.pk, parcel.pk),
+                {"box": box().pk, "weight_known": "1", "version": version_of(job)}, **HTMX)
+    parcel.refresh_from_db()
+    assert parcel.status == Parcel.Status.LABELED and parcel.shipment.service == "EXPRESS"
+
+
+def test_a_rate_the_carrier_does_not_have_is_refused(client, started):
+    from tests.fulfillment.packing_world import version_of
+
+    facility, job, _ = started
+    response = client.post(url("pack-shipment-service", facility, job.pk), {"service": "TELEPORT",
+                                                                           "version": version_of(job)}, **HTMX)
+    assert response.status_code == 422 and "no rate" in response.content.decode()
+
+
+def test_rates_need_a_box(client, started):
+    facility, job, parcel = started
+    response = client.get(url("pack-parcel-rates", facility, job.pk, parcel.pk), **HTMX)
+    assert response.status_code == 422 and "Choose a box" in response.content.decode()
