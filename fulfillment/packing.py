@@ -114,30 +114,33 @@ def packing_lock(*, pack_job_id: int, facility_id: int, version: int | None) -> 
            .select_related("changed_by", "assigned_to", "order", "facility").get(pk=pack_job_id))
     if version is not None and job.version != version:
         raise StalePackJob(f"This pack job was changed by {user_name(job.changed_by)} — reload to see what changed.")
-    parcels = list(Parcel.objects.filter(shipment_id=job.shipment_id, status__in=LIVE_PARCEL)
-                   .select_related("box_type").order_by("pk").select_for_update(of=("self",)))
-    shipment = Shipment.objects.select_for_update().get(pk=job.shipment_id)
+    return _packing_of(job, lock=True)
+
+
+def packing_read(*, pack_job_id: int, facility_id: int) -> Packing:
+    """The pack job as `packing_lock` gives it, unlocked: for reads that ask a carrier (rates), which must not
+    hold rows while the network answers."""
+    job = (PackJob.objects.select_related("changed_by", "assigned_to", "order", "facility")
+           .filter(pk=pack_job_id, facility_id=facility_id).first())
+    if job is None:
+        raise PackError("This pack job does not exist in this store.", status=404)
+    return _packing_of(job, lock=False)
+
+
+def _packing_of(job: PackJob, *, lock: bool) -> Packing:
+    """The job's live parcels (locked in primary-key order when `lock`), its shipment and the parcels' items."""
+    parcels = Parcel.objects.filter(shipment_id=job.shipment_id, status__in=LIVE_PARCEL).select_related(
+        "box_type").order_by("pk")
+    shipments = Shipment.objects.filter(pk=job.shipment_id)
+    if lock:
+        parcels, shipments = parcels.select_for_update(of=("self",)), shipments.select_for_update()
+    parcels = list(parcels)
+    shipment = shipments.get()
     items: dict[int, list[ParcelItem]] = {}
     for item in (ParcelItem.objects.filter(parcel__in=parcels).select_related("order_line__product")
                  .order_by("order_line_id", "pk")):
         items.setdefault(item.parcel_id, []).append(item)
     return Packing(job=job, shipment=shipment, parcels=parcels, items=items)
-
-
-def packing_read(*, pack_job_id: int, facility_id: int) -> Packing:
-    """The pack job with its parcels, items and shipment, as `packing_lock` gives them but unlocked: for reads
-    that ask a carrier (rates), which must not hold rows while the network answers."""
-    job = (PackJob.objects.select_related("changed_by", "assigned_to", "order", "facility")
-           .filter(pk=pack_job_id, facility_id=facility_id).first())
-    if job is None:
-        raise PackError("This pack job does not exist in this store.", status=404)
-    parcels = list(Parcel.objects.filter(shipment_id=job.shipment_id, status__in=LIVE_PARCEL)
-                   .select_related("box_type").order_by("pk"))
-    items: dict[int, list[ParcelItem]] = {}
-    for item in (ParcelItem.objects.filter(parcel__in=parcels).select_related("order_line__product")
-                 .order_by("order_line_id", "pk")):
-        items.setdefault(item.parcel_id, []).append(item)
-    return Packing(job=job, shipment=Shipment.objects.get(pk=job.shipment_id), parcels=parcels, items=items)
 
 
 def check_packing(job: PackJob, *, closed_ok: bool = False) -> None:
