@@ -106,7 +106,15 @@ def _label_prepare(*, pack_job_id: int, facility_id: int, parcel_id: int, versio
     """Step 1 of buying a label, committed on its own: the carrier prepares the purchase (EasyPost creates its
     shipment) and the parcel keeps what finds it again (`carrier_state[slot]`: "label", or "replacement" while
     the old label is still valid). Step 2 reads it back before buying, so a purchase retried after a timeout,
-    a crash or a double tap never buys a second label. Touches no version: the tap goes on to step 2."""
+    a crash or a double tap never buys a second label. Touches no version: the tap goes on to step 2. A carrier
+    that prepares nothing (the built-in one) costs no step 1: the shipment's carrier is read unlocked first."""
+    code = Shipment.objects.filter(pack_job__pk=pack_job_id, facility_id=facility_id).values_list(
+        "carrier", flat=True).first()
+    try:
+        if code is not None and not (carrier_get(code) if code else carrier_default()).prepares_labels:
+            return
+    except CarrierError:
+        return  # step 2 says so
     with transaction.atomic():
         packing = packing_lock(pack_job_id=pack_job_id, facility_id=facility_id, version=version)
         check_packing(packing.job, closed_ok=True)

@@ -110,5 +110,9 @@ class Carrier:
         raise CarrierError(f"{self.name} has no scan forms: the driver signs the manifest.")
 
     @property
+    def prepares_labels(self) -> bool:
+        return type(self).label_prepare is not Carrier.label_prepare
+
+    @property
     def has_scan_forms(self) -> bool:
         return type(self).scan_form_create is not Carrier.scan_form_create
