@@ -20,6 +20,7 @@ from fulfillment.departure import ErpFulfilled, units_leave
 from fulfillment.errors import StoreRefusal
 from fulfillment.models import HandoverJob, PickLine, PutBackTask
 from fulfillment.putback import put_back_create
+from fulfillment.scans import scanned
 from oms.core.history import record, transit
 from oms.core.lines import LineError, order_lines_cancel_held
 from oms.models import Order, OrderLine, TransitionLog
@@ -48,7 +49,7 @@ def normalize_code(text: str) -> str:
 
     A QR code holding a link (…/pickup/K7QP2M or …?code=K7QP2M) gives its last part.
     """
-    text = (text or "").strip()
+    text = scanned(text)
     if "/" in text or "=" in text:
         text = re.split(r"[/=?&#]", text.rstrip("/"))[-1]
     return "".join(text.split()).upper()
@@ -100,7 +101,7 @@ def pickup_search(*, facility: Facility, query: str) -> list[HandoverJob]:
     customer's name, email or phone; an empty query lists every ready pickup.
     """
     handovers = _ready().filter(facility=facility).select_related("order")
-    query = (query or "").strip()
+    query = scanned(query)
     if query:
         name = query if query.startswith("#") else f"#{query}"
         handovers = handovers.filter(

@@ -23,6 +23,7 @@ from fulfillment.departure import ErpFulfilled, units_leave
 from fulfillment.errors import StoreRefusal
 from fulfillment.labels import facility_address
 from fulfillment.models import HandoverJob, Parcel, ParcelItem, ScanForm, Shipment
+from fulfillment.scans import scanned
 from oms.core.history import record, transit
 from oms.core.lines import LineError
 from oms.models import Order, OrderLine, TransitionLog
@@ -256,7 +257,7 @@ def fulfillment_payload(
 def handover_scan(*, facility: Facility, tracking_number: str, actor, now: datetime | None = None) -> HandoverResult:
     """Hand over the facility's labelled parcel with this tracking number (a scan of its label)."""
     now = now or timezone.now()
-    tracking_number = "".join(tracking_number.split()).upper()
+    tracking_number = "".join(scanned(tracking_number).split()).upper()
     with transaction.atomic():
         found = _parcel_find(facility_id=facility.pk, tracking_number=tracking_number)
         lines, jobs, parcels, shipments = _lock(order_ids={found.shipment.order_id},

@@ -18,6 +18,7 @@ from fulfillment.errors import StoreRefusal
 from fulfillment.models import HandoverJob, PickBatch, PickJob, PickLine, ShortPickReason
 from fulfillment.packing import pack_job_create
 from fulfillment.pickup import pickup_ready
+from fulfillment.scans import scanned
 from oms.core.history import record, transit
 from oms.core.lines import order_line_requeue, rejected_queue_for, request_acknowledge, request_cancel_if_empty
 from oms.models import Order, OrderLine, TransitionLog
@@ -191,7 +192,7 @@ def pick_job_scan(
     refused (the job changed).
     """
     now = now or timezone.now()
-    code = (code or "").strip()
+    code = scanned(code)
     if not code:
         raise PickError("Scan a barcode or type it and press Enter.")
     with transaction.atomic():
@@ -212,7 +213,7 @@ def pick_job_scan(
 def pick_job_for_scan(*, facility_id: int, actor, code: str) -> PickJob:
     """The pick queue's scan: the earliest-due open job (not batched, not given to someone else) with an open
     line of the scanned item. A read: opening the job changes nothing."""
-    code = (code or "").replace("\x00", "").strip()  # a NUL is no barcode, and PostgreSQL refuses it in a query
+    code = scanned(code)
     if not code:
         raise PickError("Scan a barcode or type it and press Enter.")
     if len(code) > 64:
@@ -322,7 +323,7 @@ def pick_batch_scan(
 ) -> PickResult:
     """One unit scanned anywhere in the batch: it goes to the earliest-due job that still needs it."""
     now = now or timezone.now()
-    code = (code or "").strip()
+    code = scanned(code)
     if not code:
         raise PickError("Scan a barcode or type it and press Enter.")
     with transaction.atomic():

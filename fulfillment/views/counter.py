@@ -16,6 +16,7 @@ from fulfillment.counter import CounterError
 from fulfillment.errors import StoreRefusal
 from fulfillment.pickup import PickupError, pickup_resend, pickup_shelf_set
 from fulfillment.putback import PutBackError, put_back_confirm, put_backs_open
+from fulfillment.scans import scanned
 from fulfillment.views.common import int_or, posted_version, render_refusal, store_view
 
 COUNTER_TEMPLATE = "fulfillment/counter_search.html"
@@ -46,8 +47,7 @@ def _pickup_url(request, handover_id: int) -> str:
 @store_view
 def counter_page(request):
     """The ready pickups, searched as the associate types; Enter (or a scanned QR) opens a code's pickup."""
-    # No scanner or keyboard types a NUL, and PostgreSQL refuses one in a query's text: it is dropped.
-    query = request.GET.get("q", "").replace("\x00", "").strip()
+    query = scanned(request.GET.get("q", ""))  # as the search reads it, shown back in the field
     context = _counter_context(request, query)
     if request.GET.get("scan") and counter.looks_like_code(query):
         try:

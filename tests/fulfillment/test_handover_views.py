@@ -183,3 +183,12 @@ def test_the_page_costs_the_same_queries_for_2_and_50_parcels(client, store, shi
         waiting_parcel(facility, associate, shirt)
 
     assert page_queries(client, facility) == with_two
+
+
+def test_a_scanned_tracking_number_holding_a_nul_is_not_found_not_a_server_error(client, store):
+    from tests.fulfillment.store_world import HTMX, store_url
+
+    facility, associate, _ = store
+    client.force_login(associate)
+    response = client.post(store_url("handover-scan", facility), {"tracking_number": "SF\x00123"}, **HTMX)
+    assert response.status_code in (404, 409, 422)
