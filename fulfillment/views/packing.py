@@ -57,7 +57,7 @@ def _job_action(request, pack_job_id: int, action, success: str):
     try:
         action(pack_job_id=pack_job_id, facility_id=request.facility.pk, actor=request.user,
                version=posted_version(request))
-    except PackError as error:
+    except StoreRefusal as error:  # a PackError, or a PrinterError from a print
         if error.status == 404:
             raise Http404(error.message) from error
         if isinstance(error, StalePackJob):
@@ -248,20 +248,10 @@ def parcel_label_zpl_view(request, pack_job_id: int, parcel_id: int):
 def parcel_print_view(request, pack_job_id: int, parcel_id: int):
     """Send the label to the packing station's network printer; when it cannot, say so (the label stays
     downloadable)."""
-    try:
-        labels.parcel_label_print(pack_job_id=pack_job_id, facility_id=request.facility.pk, parcel_id=parcel_id)
-    except StoreRefusal as error:  # PackError (no such parcel, no label) or PrinterError
-        if error.status == 404:
-            raise Http404(error.message) from error
-        if request.htmx:
-            return render_refusal(request, error)
-        messages.error(request, error.message)
-        return redirect("fulfillment:pack-job", request.facility.code, pack_job_id)
-    if request.htmx:
-        return render(request, f"{JOB_TEMPLATE}#pack-area",
-                      _job_context(request, pack_job_id, message="Label sent to the printer."))
-    messages.success(request, "Label sent to the printer.")
-    return redirect("fulfillment:pack-job", request.facility.code, pack_job_id)
+    return _job_action(request, pack_job_id,
+                       lambda pack_job_id, facility_id, **_: labels.parcel_label_print(
+                           pack_job_id=pack_job_id, facility_id=facility_id, parcel_id=parcel_id),
+                       "Label sent to the printer.")
 
 
 @require_GET
