@@ -37,6 +37,8 @@ BAD_QUERY = {"page": "x", "start": "not-a-date", "end": "2026-02-31", "status": 
 # Patterns no role may reach with a 2xx (or a redirect other than to the login page), and why.
 UNREACHABLE = {
     "logout": "a GET is refused (405) by Django: logging out is a POST, which redirects to the login page",
+    "fulfillment:pack-parcel-print": "needs a network label printer, which the demo has none of (422, said); "
+                                     "tests/fulfillment/test_label_printing.py prints to a local one",
     "fulfillment:handover-scan-form": "the demo's only carrier (Storefill Post) makes no scan forms (422, said); "
                                       "tests/fulfillment/test_scan_forms.py takes one from a local fake EasyPost",
 }
